@@ -1,0 +1,31 @@
+# Two commands for a fresh machine with only Python: `make demo` and `make test`.
+# The first use creates .venv and installs torch 2.13.0 (the CPU build where the machine offers it:
+# set TORCH_INDEX=https://download.pytorch.org/whl/cpu elsewhere) before the package itself, so
+# pip never pulls a multi-GB CUDA build onto a CPU machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+TORCH_INDEX ?=
+
+.PHONY: setup demo test check bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "torch==2.13.0" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/recurrente check
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/recurrente check
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

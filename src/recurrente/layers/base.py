@@ -1,0 +1,188 @@
+"""The layer stack shared by RNN, LSTM and GRU: parameters, depth, directions, lengths, dropout.
+
+An implementation supplies one thing, a runner for one layer in one direction (see
+:mod:`recurrente.layers.registry`). This module builds the rest around it, identically for all::
+
+    layer 0:  X ──► forward runner ─────────────┐
+                └─► reverse(X) ─► runner ─► reverse ┴─► concat ─► dropout ─► layer 1 ...
+
+Sequences of different lengths are right-padded. Because padding comes *after* each sequence's
+real steps, a runner may process it freely: the real outputs cannot see it. What must be done
+right is (1) the reverse direction starts at each sequence's own last step (``reverse_padded``),
+(2) the final state is read at each sequence's own last step, (3) padded outputs are zero. That
+is precisely torch.nn's behaviour on a ``PackedSequence``.
+"""
+
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from recurrente.layers import registry
+from recurrente.layers.init import default_init, forget_bias_, orthogonal_recurrent_
+from recurrente.layers.native import make_template, native_forward
+from recurrente.layers.state import LSTMState, init_state
+from recurrente.layers.validation import check_input, check_lengths, check_state
+
+
+def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
+    """Reverse each sequence of ``x (T, B, ...)`` within its own length; padding stays put."""
+    if lengths is None:
+        return x.flip(0)
+    T, B = x.shape[:2]
+    t = torch.arange(T).unsqueeze(1)  # (T, 1)
+    n = lengths.unsqueeze(0)  # (1, B)
+    index = torch.where(t < n, n - 1 - t, t).to(x.device)  # (T, B), an involution
+    index = index.view(T, B, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(0, index)
+
+
+def last_steps(steps: Tensor, lengths: Optional[Tensor]) -> Tensor:
+    """Each sequence's value at its own last step: ``steps (T, B, H) -> (B, H)``."""
+    if lengths is None:
+        return steps[-1]
+    batch = torch.arange(steps.shape[1], device=steps.device)
+    return steps[lengths.to(steps.device) - 1, batch]
+
+
+def padding_mask(lengths: Tensor, steps: int, device) -> Tensor:
+    """``(T, B, 1)`` boolean mask, True on real steps."""
+    return (torch.arange(steps).unsqueeze(1) < lengths.unsqueeze(0)).unsqueeze(-1).to(device)
+
+
+class RecurrentLayer(nn.Module):
+    """Base class of :class:`RNN`, :class:`LSTM` and :class:`GRU`; see their docstrings."""
+
+    cell: str = ""  # "rnn" | "lstm" | "gru"
+    gates: int = 1  # G: row blocks in each weight
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 implementation: str = "native", recurrent_init: str = "default",
+                 device=None, dtype=None):
+        super().__init__()
+        if implementation not in registry.available():
+            raise ValueError(f"unknown implementation {implementation!r}; expected one of "
+                             f"{', '.join(registry.available())}")
+        if recurrent_init not in ("default", "orthogonal"):
+            raise ValueError(f"expected recurrent_init 'default' or 'orthogonal', "
+                             f"got {recurrent_init!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"expected dropout in [0, 1), got {dropout}")
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"expected positive sizes, got input_size={input_size}, "
+                             f"hidden_size={hidden_size}, num_layers={num_layers}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.implementation = implementation
+        self._make_parameters(device, dtype)
+        default_init(self)
+        if recurrent_init == "orthogonal":
+            orthogonal_recurrent_(self)
+        self._template = None  # torch.nn module used by ``native``, built on first use
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _make_parameters(self, device, dtype) -> None:
+        """Register torch.nn's parameters, in torch.nn's order, under torch.nn's names."""
+        G, H, K = self.gates, self.hidden_size, self.num_directions
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else H * K
+            for direction in range(K):
+                sfx = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = {"weight_ih": (G * H, layer_input), "weight_hh": (G * H, H)}
+                if self.bias:
+                    shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
+                for name, shape in shapes.items():
+                    self.register_parameter(name + sfx, nn.Parameter(
+                        torch.empty(shape, device=device, dtype=dtype)))
+
+    def weights(self, layer: int, direction: int) -> Tuple[Tensor, ...]:
+        """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction; biases ``None`` if absent."""
+        sfx = f"_l{layer}" + ("_reverse" if direction else "")
+        get = lambda name: getattr(self, name + sfx, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def cell_options(self) -> dict:
+        """Keyword options the runners take (nonlinearity, reset_after)."""
+        return {}
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, input: Tensor, state=None, lengths: Optional[Tensor] = None):
+        """See the class docstring. Returns ``(output, state)``."""
+        batched = check_input(input, self.input_size, self.batch_first)
+        x = input if batched else input.unsqueeze(1)  # (T, B, D) or (B, T, D)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, D)
+        T, B = x.shape[0], x.shape[1]
+        if not batched and lengths is not None:
+            raise ValueError("expected no lengths for an unbatched (T, D) input")
+        lengths = check_lengths(lengths, B, T)
+        state = self._initial_state(state, B, x, batched)
+        if self.implementation == registry.NATIVE:
+            y, final = self._native(x, state, lengths)
+        else:
+            y, final = self._stack(x, state, lengths)
+        if batched and self.batch_first:
+            y = y.transpose(0, 1)
+        if not batched:
+            y, final = y.squeeze(1), _map(final, lambda s: s.squeeze(1))
+        return y, final
+
+    def _initial_state(self, state, B: int, x: Tensor, batched: bool):
+        expected = (self.num_layers * self.num_directions, B, self.hidden_size)
+        if state is None:
+            return init_state(self.cell, self.num_layers, B, self.hidden_size,
+                              self.num_directions, device=x.device, dtype=x.dtype)
+        if not batched:
+            check_state(state, self.cell, (expected[0], expected[2]))
+            state = _map(state, lambda s: s.unsqueeze(1))
+        check_state(state, self.cell, expected)
+        return LSTMState(*state) if self.cell == "lstm" else state
+
+    def _native(self, x, state, lengths):
+        if self._template is None:  # kept out of _modules: it has no parameters of its own
+            self.__dict__["_template"] = make_template(self)
+        y, final = native_forward(self, self._template, x, state, lengths)
+        return y, LSTMState(*final) if self.cell == "lstm" else final
+
+    def _stack(self, x: Tensor, state, lengths: Optional[Tensor]):
+        """Depth × directions around one runner; see the module docstring."""
+        runner = registry.RUNNERS[self.implementation][self.cell]
+        options, K = self.cell_options(), self.num_directions
+        mask = None if lengths is None else padding_mask(lengths, x.shape[0], x.device)
+        finals_h, finals_c = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(K):
+                row = layer * K + direction
+                state0 = (state.h[row], state.c[row]) if self.cell == "lstm" else state[row]
+                x_in = reverse_padded(x, lengths) if direction else x  # (T, B, D_in)
+                h_all, c_all = runner(x_in, state0, *self.weights(layer, direction), **options)
+                finals_h.append(last_steps(h_all, lengths))  # (B, H)
+                if c_all is not None:
+                    finals_c.append(last_steps(c_all, lengths))
+                outputs.append(reverse_padded(h_all, lengths) if direction else h_all)
+            x = torch.cat(outputs, dim=-1) if K == 2 else outputs[0]  # (T, B, K*H)
+            if mask is not None:
+                x = x.masked_fill(~mask, 0.0)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        h = torch.stack(finals_h)  # (L*K, B, H)
+        return x, (LSTMState(h, torch.stack(finals_c)) if self.cell == "lstm" else h)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.batch_first:
+            s += ", batch_first=True"
+        return s + f", implementation={self.implementation!r}"
+
+
+def _map(state, fn):
+    return LSTMState(*(fn(s) for s in state)) if isinstance(state, tuple) else fn(state)

@@ -1,0 +1,29 @@
+"""``recurrente check`` in-process: passes on a correct build, fails when an implementation lies."""
+
+import torch
+
+from recurrente.cli.main import main
+from recurrente.layers import registry, scratch
+
+
+def test_check_passes_and_prints_a_table(capsys):
+    assert main(["check", "--no-cuda"]) == 0
+    out = capsys.readouterr().out
+    assert "lstm" in out and "gru-reset-before" in out and "0 failed" in out
+    assert "default: " in out
+
+
+def test_check_fails_when_an_implementation_is_wrong(capsys, monkeypatch):
+    def broken_lstm(x, state0, *weights):
+        h_all, c_all = scratch.lstm_direction(x, state0, *weights)
+        return h_all * (1 + 1e-6), c_all  # a tiny error must not pass
+
+    monkeypatch.setitem(registry.RUNNERS, "broken", {**scratch.RUNNERS, "lstm": broken_lstm})
+    assert main(["check", "--no-cuda"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "broken" in out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "check" in capsys.readouterr().out
