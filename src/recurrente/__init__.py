@@ -14,9 +14,12 @@ __version__ = "0.1.0"
 
 from recurrente.layers import GRU, LSTM, RNN, LSTMState  # noqa: E402
 from recurrente.layers.state import detach_state, init_state, reorder_state  # noqa: E402
+from recurrente.tasks.language_model import LanguageModel  # noqa: E402
+from recurrente.tasks.lm_training import LMOptions, train_language_model  # noqa: E402
 
 __all__ = [
     "RNN", "LSTM", "GRU", "LSTMState",
     "init_state", "detach_state", "reorder_state",
+    "LanguageModel", "LMOptions", "train_language_model",
     "__version__",
 ]

@@ -1,0 +1,75 @@
+"""``recurrente sample``: generate text from a trained model, streamed as it is written."""
+
+import argparse
+import sys
+
+EXAMPLE = """examples:
+  recurrente sample runs/quijote --prime "En un lugar" -n 400 --temperature 0.8
+  recurrente sample runs/python --prime "def " --top-p 0.9 --num-samples 3 --seed 1
+  recurrente sample runs/python --temperature 0          # greedy"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("sample", help="generate text from a trained model",
+                              description=__doc__, epilog=EXAMPLE,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", metavar="DIR")
+    p.add_argument("--prime", default=None, help="text to start from (default: a line break)")
+    p.add_argument("-n", type=int, default=400, help="tokens to generate (default 400)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default 1.0)")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely")
+    p.add_argument("--top-p", type=float, default=None, help="nucleus: smallest set with mass p")
+    p.add_argument("--num-samples", type=int, default=1, help="independent samples, one batch")
+    p.add_argument("--seed", type=int, default=None, help="make the sample reproducible")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.set_defaults(run=run)
+
+
+def _prime_ids(tokenizer, prime):
+    if prime is None:  # a line break is the most neutral start a text has
+        for start in ("\n", "<eos>", " "):
+            if start in tokenizer.stoi:
+                return [tokenizer.stoi[start]]
+        return [1 if tokenizer.vocab_size > 1 else 0]
+    ids = tokenizer.encode_strict(prime)
+    if len(ids) == 0:
+        from recurrente.errors import UserError
+        raise UserError("the prime is empty once normalised; give some text the model knows")
+    return [int(i) for i in ids]
+
+
+def run(args) -> int:
+    from recurrente.errors import UserError
+    from recurrente.generate.sampling import check_sampling_options
+    from recurrente.tasks.lm_inference import stream_tokens
+    from recurrente.tasks.lm_run import load_run
+    if args.n < 0:
+        raise UserError(f"expected -n >= 0 tokens to generate, got {args.n}")
+    if args.num_samples < 1:
+        raise UserError(f"expected --num-samples >= 1, got {args.num_samples}")
+    check_sampling_options(args.temperature, args.top_k, args.top_p)
+    loaded = load_run(args.run_dir, device=args.device)
+    tok = loaded.tokenizer
+    prime = _prime_ids(tok, args.prime)
+    shown = [] if args.prime is None else prime
+    texts = [list(shown) for _ in range(args.num_samples)]
+    printed = 0
+    if args.num_samples == 1:
+        sys.stdout.write(tok.decode(shown))
+        printed = len(tok.decode(shown))
+    for step in stream_tokens(loaded.model, [prime] * args.num_samples, args.n,
+                              args.temperature, args.top_k, args.top_p, args.seed,
+                              exclude=[tok.unk_id]):
+        for row, token in zip(texts, step.tolist()):
+            row.append(token)
+        if args.num_samples == 1:  # stream: print what decoding the new token added
+            text = tok.decode(texts[0])
+            sys.stdout.write(text[printed:])
+            sys.stdout.flush()
+            printed = len(text)
+    if args.num_samples == 1:
+        sys.stdout.write("\n")
+    else:
+        for k, row in enumerate(texts):
+            print(f"--- sample {k + 1} ---\n{tok.decode(row)}")
+    return 0

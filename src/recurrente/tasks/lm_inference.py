@@ -1,0 +1,91 @@
+"""Evaluation and generation for :class:`~recurrente.tasks.language_model.LanguageModel`."""
+
+import math
+from typing import Iterator, List, Optional
+
+import numpy as np
+import torch
+
+from recurrente.errors import UserError
+from recurrente.generate.decode import stream
+
+
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def evaluate_stream(model, ids, chunk: int = 512) -> dict:
+    """Exact per-token cross-entropy of ``ids`` (1-D), read as one stream with the state carried.
+
+    Token ``k`` is predicted from tokens ``0..k-1`` and nothing is skipped, so the loss counts
+    ``len(ids) - 1`` predictions: ``loss`` (nats/token), ``perplexity = exp(loss)``, ``tokens``.
+    """
+    was_training = model.training
+    model.eval()
+    ids = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=_device_of(model))
+    if ids.numel() < 2:
+        raise UserError(f"expected at least 2 tokens to evaluate, got {ids.numel()}")
+    total, state = 0.0, None
+    for start in range(0, ids.numel() - 1, chunk):
+        x = ids[start:start + chunk].unsqueeze(1)  # (T, 1)
+        y = ids[start + 1:start + chunk + 1].unsqueeze(1)  # (T', 1), T' = T except at the end
+        logits, state = model(x[:y.shape[0]], state)  # (T', 1, V)
+        total += float(torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="sum"))
+    model.train(was_training)
+    tokens = ids.numel() - 1
+    loss = total / tokens
+    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)), "tokens": tokens}
+
+
+def stream_tokens(model, prompts: List[List[int]], n: int, temperature: float = 1.0,
+                  top_k: Optional[int] = None, top_p: Optional[float] = None,
+                  seed: Optional[int] = None, exclude=()) -> Iterator[torch.Tensor]:
+    """Yield ``n`` steps of new ids ``(B,)`` for B equal-length prompts (B streams at once).
+
+    Ids in ``exclude`` (e.g. ``<unk>``, which stands for no real symbol) are never sampled.
+    """
+    if n < 0:
+        raise UserError(f"expected a number of tokens to generate >= 0, got {n}")
+    if not prompts or not prompts[0] or len({len(p) for p in prompts}) != 1:
+        raise UserError("expected one or more prompts of equal, non-zero length")
+    engine = getattr(model, "generation_engine", None)
+    prime, step = engine() if engine is not None else _torch_steps(model)
+    if exclude:
+        prime, step = _excluding(prime, list(exclude)), _excluding(step, list(exclude))
+    was_training = model.training
+    model.eval()
+    try:
+        yield from stream(prime, step, prompts, n, temperature, top_k, top_p, seed,
+                          device=_device_of(model))
+    finally:
+        model.train(was_training)
+
+
+def _torch_steps(model):
+    """The plain path: the model's own forward, one token per call."""
+    def prime(ids, state):
+        logits, state = model(ids, state)  # (T, B, V)
+        return logits[-1], state
+
+    def step(token, state):
+        logits, state = model(token.unsqueeze(0), state)  # (1, B, V)
+        return logits[0], state
+    return prime, step
+
+
+def _excluding(fn, ids):
+    def wrapped(tokens, state):
+        logits, state = fn(tokens, state)  # (B, V)
+        return logits.index_fill(-1, torch.tensor(ids, device=logits.device), float("-inf")), state
+    return wrapped
+
+
+def generate_batch(model, prompts: List[List[int]], n: int, temperature: float = 1.0,
+                   top_k: Optional[int] = None, top_p: Optional[float] = None,
+                   seed: Optional[int] = None, exclude=()) -> List[List[int]]:
+    """Each prompt followed by its ``n`` sampled continuation ids."""
+    steps = [t.tolist() for t in
+             stream_tokens(model, prompts, n, temperature, top_k, top_p, seed, exclude)]
+    return [list(p) + [s[b] for s in steps] for b, p in enumerate(prompts)]

@@ -1,0 +1,255 @@
+"""One trainer for every task: a straight loop, extended by callbacks.
+
+Per step: forward and loss (the task's ``(loss_sum, count, state)``), backward, clip by global
+norm (the norm *before* clipping is logged), optimizer step, learning-rate schedule. The recurrent
+state returned by the task is detached and carried into the next batch when the batches carry
+state (sequential partitioning = truncated BPTT). Evaluation, checkpoints, early stopping,
+logging and the progress bar are callbacks; the loop knows nothing about the model.
+"""
+
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, List, Optional
+
+import torch
+
+from recurrente.errors import UserError
+from recurrente.layers.state import LSTMState, detach_state
+from recurrente.train.optim import SCHEDULES, Plateau, cosine_factor, make_optimizer
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    clip: Optional[float] = 1.0  # max global gradient norm; None or 0 disables clipping
+    schedule: str = "cosine"  # cosine | plateau | constant
+    warmup: float = 0.02  # fraction of the run spent warming up (cosine)
+    epochs: Optional[int] = None
+    max_steps: Optional[int] = None
+    time_budget: Optional[float] = None  # seconds of training, evaluation excluded
+    eval_every: int = 200
+    patience: Optional[int] = None  # early stop after this many evals without improvement
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"unknown schedule {self.schedule!r}; expected {', '.join(SCHEDULES)}")
+        if self.lr <= 0:
+            raise UserError(f"expected a learning rate > 0, got {self.lr}")
+        if not (self.epochs or self.max_steps or self.time_budget):
+            raise UserError("expected at least one of --epochs, --max-steps or --time-budget")
+        for name in ("epochs", "max_steps", "time_budget"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise UserError(f"expected --{name.replace('_', '-')} > 0, got {value}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but torch sees no CUDA device here")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise UserError(f"expected --device auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+@dataclass
+class Progress:
+    """Where training stands; everything here is saved with a checkpoint."""
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # next batch index within the epoch
+    tokens: int = 0
+    elapsed: float = 0.0
+    best: float = math.inf
+    bad_evals: int = 0
+    stop_reason: str = ""
+    history: List[dict] = field(default_factory=list)
+
+
+class Trainer:
+    """Train ``task`` on ``batches``; ``evaluate(task) -> {"loss": ...}`` scores held-out data.
+
+    ``batches`` has ``epoch(e, start=k)`` (an iterable of batches, deterministic in ``e``),
+    ``len()`` and ``carries_state``. Callbacks get ``on_start``, ``on_step``, ``on_eval``,
+    ``on_end`` calls with the trainer and a record dict.
+    """
+
+    def __init__(self, task, batches, config: TrainConfig,
+                 evaluate: Optional[Callable] = None, callbacks=()):
+        config.validate()
+        self.config, self.batches, self.evaluate = config, batches, evaluate
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.task = task.to(self.device)
+        self.optimizer = make_optimizer(config.optimizer, task.parameters(), config.lr,
+                                        config.weight_decay, config.momentum)
+        self.plateau = Plateau()
+        self.progress = Progress()
+        self.carry = None  # recurrent state carried between batches
+        self.callbacks = list(callbacks)
+        self._interrupted = False
+
+    # -- the loop ---------------------------------------------------------------------------
+    def fit(self) -> Progress:
+        self._call("on_start")
+        previous = self._catch_sigint()
+        try:
+            while not self._should_stop():
+                self._run_epoch()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        p = self.progress
+        if self._interrupted:
+            p.stop_reason = "interrupted"
+        elif self.evaluate is not None and (not p.history or p.history[-1]["step"] != p.step):
+            self.run_evaluation()  # the best checkpoint must account for the final weights
+        self._call("on_end")
+        return self.progress
+
+    def _run_epoch(self) -> None:
+        p = self.progress
+        for batch in self.batches.epoch(p.epoch, start=p.batch):
+            started = time.perf_counter()
+            record = self.train_step(batch)
+            p.elapsed += time.perf_counter() - started
+            p.batch += 1
+            self._call("on_step", record)
+            if self.evaluate is not None and p.step % self.config.eval_every == 0:
+                self.run_evaluation()
+            if self._should_stop():
+                return
+        p.epoch, p.batch, self.carry = p.epoch + 1, 0, None
+
+    def train_step(self, batch) -> dict:
+        """Forward, backward, clip, step. Returns what happened, for the callbacks."""
+        p, config = self.progress, self.config
+        self.task.train()
+        lr = self._set_learning_rate()
+        batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
+        carry = self.carry if self.batches.carries_state else None
+        loss_sum, count, carry = self.task.loss(batch, carry)
+        loss = loss_sum / count
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = config.clip if config.clip else math.inf
+        norm = float(torch.nn.utils.clip_grad_norm_(self.task.parameters(), max_norm))
+        value = float(loss.detach())
+        if not (math.isfinite(value) and math.isfinite(norm)):
+            raise NonFiniteLoss(p.step + 1, value, norm)
+        self.optimizer.step()
+        self.carry = detach_state(carry) if carry is not None else None
+        p.step += 1
+        p.tokens += int(count)
+        return {"step": p.step, "loss": value, "grad_norm": norm, "lr": lr, "tokens": int(count),
+                "clipped": bool(config.clip) and norm > config.clip}
+
+    def run_evaluation(self) -> dict:
+        """Score held-out data, update best/plateau/early-stopping, tell the callbacks."""
+        p = self.progress
+        result = dict(self.evaluate(self.task))
+        improved = result["loss"] < p.best - 1e-9
+        if improved:
+            p.best, p.bad_evals = result["loss"], 0
+        else:
+            p.bad_evals += 1
+        self.plateau.update(result["loss"])
+        record = {"step": p.step, "improved": improved, **{f"valid_{k}": v for k, v in result.items()}}
+        p.history.append(record)
+        self._call("on_eval", record)
+        return record
+
+    # -- stopping, schedule -------------------------------------------------------------------
+    def _should_stop(self) -> bool:
+        p, c = self.progress, self.config
+        reasons = [(self._interrupted, "interrupted"),
+                   (c.max_steps is not None and p.step >= c.max_steps, "max steps"),
+                   (c.time_budget is not None and p.elapsed >= c.time_budget, "time budget"),
+                   (c.epochs is not None and p.epoch >= c.epochs, "epochs"),
+                   (c.patience is not None and p.bad_evals >= c.patience, "early stopping")]
+        for hit, reason in reasons:
+            if hit:
+                p.stop_reason = p.stop_reason or reason
+                return True
+        return False
+
+    def fraction_done(self) -> float:
+        """Progress in [0, 1] by whichever limit is nearest (drives the cosine schedule)."""
+        p, c = self.progress, self.config
+        fractions = []
+        if c.max_steps:
+            fractions.append(p.step / c.max_steps)
+        if c.epochs:
+            fractions.append((p.epoch + p.batch / max(1, len(self.batches))) / c.epochs)
+        if c.time_budget:
+            fractions.append(p.elapsed / c.time_budget)
+        return min(1.0, max(fractions))
+
+    def _set_learning_rate(self) -> float:
+        c = self.config
+        if c.schedule == "cosine":
+            lr = c.lr * cosine_factor(self.fraction_done(), c.warmup)
+        elif c.schedule == "plateau":
+            lr = c.lr * self.plateau.scale
+        else:
+            lr = c.lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    # -- state for checkpoints ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        p = self.progress
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        carry = None  # saved as a plain list of tensors: weights_only loading allows no classes
+        if self.carry is not None:
+            carry = [s.cpu() for s in (self.carry if isinstance(self.carry, tuple) else [self.carry])]
+        return {"optimizer": self.optimizer.state_dict(), "plateau": self.plateau.state_dict(),
+                "progress": asdict(p), "rng": rng, "carry": carry,
+                "config": asdict(self.config)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.plateau.load_state_dict(state["plateau"])
+        self.progress = Progress(**state["progress"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        carry = state["carry"]
+        if carry is not None:
+            carry = [s.to(self.device) for s in carry]
+            self.carry = LSTMState(*carry) if len(carry) == 2 else carry[0]
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _call(self, hook: str, record: Optional[dict] = None) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self) if record is None else method(self, record)
+
+    def _catch_sigint(self):
+        """Ctrl-C finishes the current step, checkpoints, and stops (never a half-written file)."""
+        def handler(signum, frame):
+            self._interrupted = True
+        try:
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not in the main thread
+            return None
+
+
+class NonFiniteLoss(UserError):
+    def __init__(self, step: int, loss: float, norm: float):
+        super().__init__(f"training stopped at step {step}: the loss became {loss} (gradient norm "
+                         f"{norm}); the last good checkpoint is kept; try a lower --lr or --clip")
+        self.step = step
