@@ -170,3 +170,24 @@ def _step(run: Path) -> int:
         return torch.load(run / "last" / "trainer_state.pt", weights_only=True)["progress"]["step"]
     except Exception:
         return -1
+
+
+def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, corpus):
+    """SIGINT ends the current step, saves the checkpoint, exits 130; --resume completes."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = tmp_path / "run"
+    cmd = _train_cmd(corpus, out)
+    cmd[cmd.index("--max-steps") + 1] = "100000"
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and _step(out) < 20:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert b"--resume" in stdout and b"Traceback" not in stderr
+    stopped = _step(out)
+    assert stopped >= 20
+    cmd[cmd.index("--max-steps") + 1] = str(stopped + 5)
+    subprocess.run(cmd + ["--resume"], env=env, check=True, capture_output=True)
+    assert _step(out) == stopped + 5

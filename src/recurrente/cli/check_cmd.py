@@ -12,6 +12,7 @@ def add_parser(subparsers) -> None:
         description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--no-cuda", action="store_true", help="skip the GPU comparisons")
     p.add_argument("--json", action="store_true", help="print one JSON object per check")
+    p.add_argument("--quiet", action="store_true", help="print only failures and the summary")
     p.set_defaults(run=run)
 
 
@@ -33,11 +34,14 @@ def run(args) -> int:
         for r in rows:
             print(json.dumps({"cell": r.cell, "implementation": r.implementation, "check": r.what,
                               "max_abs_diff": r.max_abs_diff, "tolerance": r.tolerance, "ok": r.ok}))
-    else:
+    elif not args.quiet:
         print(f"{'cell':<17}{'implementation':<16}{'check':<37}{'max abs diff':>13}  verdict")
         for r in rows:
             print(f"{r.cell:<17}{r.implementation:<16}{r.what:<37}{r.max_abs_diff:>13.2e}  "
                   f"{'ok' if r.ok else 'FAIL'}")
     failed = [r for r in rows if not r.ok]
+    if args.quiet and not args.json:
+        for r in failed:
+            print(f"FAIL {r.cell} {r.implementation}: {r.what}: {r.max_abs_diff:.2e}")
     print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0

@@ -98,9 +98,14 @@ def run(args) -> int:
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     summary = train_language_model(opts, args.out, resume=args.resume,
                                    progress=not (args.quiet or args.json), stdin=sys.stdin, log=log)
+    interrupted = summary["stop_reason"] == "interrupted"
     if args.json:
         print(json.dumps(summary))
-        return 0
+        return 130 if interrupted else 0
+    if interrupted:
+        print(f"interrupted at step {summary['steps']}; the checkpoint is saved: continue with "
+              f"'recurrente train ... --out {summary['out']} --resume'")
+        return 130
     line = (f"trained {summary['steps']} steps ({summary['stop_reason']}) in "
             f"{summary['train_seconds']:.0f} s at {summary['tokens_per_s']:,.0f} tokens/s "
             f"[{summary['implementation']}]")

@@ -8,6 +8,7 @@ import torch
 
 from recurrente.errors import UserError
 from recurrente.generate.decode import stream
+from recurrente.generate.engine import GenerationEngine
 
 
 def _device_of(model) -> torch.device:
@@ -41,17 +42,23 @@ def evaluate_stream(model, ids, chunk: int = 512) -> dict:
 
 def stream_tokens(model, prompts: List[List[int]], n: int, temperature: float = 1.0,
                   top_k: Optional[int] = None, top_p: Optional[float] = None,
-                  seed: Optional[int] = None, exclude=()) -> Iterator[torch.Tensor]:
+                  seed: Optional[int] = None, exclude=(), fast: bool = True
+                  ) -> Iterator[torch.Tensor]:
     """Yield ``n`` steps of new ids ``(B,)`` for B equal-length prompts (B streams at once).
 
     Ids in ``exclude`` (e.g. ``<unk>``, which stands for no real symbol) are never sampled.
+    ``fast`` uses the :class:`~recurrente.generate.engine.GenerationEngine`; ``False`` steps the
+    model's own forward (the reference the engine is tested against).
     """
     if n < 0:
         raise UserError(f"expected a number of tokens to generate >= 0, got {n}")
     if not prompts or not prompts[0] or len({len(p) for p in prompts}) != 1:
         raise UserError("expected one or more prompts of equal, non-zero length")
-    engine = getattr(model, "generation_engine", None)
-    prime, step = engine() if engine is not None else _torch_steps(model)
+    if fast:
+        engine = GenerationEngine(model, batch=len(prompts))
+        prime, step = engine.prime, engine.step
+    else:
+        prime, step = _torch_steps(model)
     if exclude:
         prime, step = _excluding(prime, list(exclude)), _excluding(step, list(exclude))
     was_training = model.training

@@ -100,6 +100,7 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self) -> Progress:
+        self.progress.stop_reason = ""  # a resumed run stops for its own reasons
         self._call("on_start")
         previous = self._catch_sigint()
         try:

@@ -1,0 +1,39 @@
+"""Shared helpers for the benchmarks: interleaved timing and result files.
+
+Every benchmark reports ratios against a baseline measured in the same run, alternating the
+contenders so that a noisy neighbour slows both alike.
+"""
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def interleaved(contenders: dict, repeats: int) -> dict:
+    """``{name: fn}`` where ``fn()`` does one timed unit of work; returns median seconds each."""
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def machine() -> dict:
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu": platform.processor() or platform.machine(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def write_json(name: str, data: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
+    return path

@@ -1,0 +1,146 @@
+"""A generation engine: one token at a time at batch 1 (or a few streams), without waste.
+
+Stepping a framework RNN layer once per token pays its whole set-up per call (argument checks,
+weight re-layout, output allocation) for a few matrix-vector products. The engine instead
+arranges the weights once and then, per token and per layer, does one fused product and the gate
+arithmetic in place on preallocated buffers, under ``torch.inference_mode``:
+
+* layer 0 never multiplies by ``W_ih``: ``E W_ih^T + b`` is precomputed for every vocabulary
+  entry (a ``(V, G*H)`` table), so the input part of layer 0 is a row lookup;
+* layers above read ``[X_t ; H_{t-1}]`` from one buffer and multiply by ``[W_ih | W_hh]`` once
+  (LSTM, Elman); the GRU keeps the two products apart because ``R_t`` multiplies only the
+  hidden part of the candidate;
+* the state lives in those buffers and is updated in place.
+
+Per token the weights are read once: that, over the memory bandwidth, bounds the speed.
+"""
+
+from typing import List, Tuple
+
+import torch
+from torch import Tensor
+
+TABLE_LIMIT = 1 << 25  # floats; above this, layer 0 multiplies the embedding row instead
+
+
+class Layer:
+    """One recurrent layer's arranged weights and its in-place state buffers."""
+
+    def __init__(self, rnn, index: int, batch: int):
+        w_ih, w_hh, b_ih, b_hh = (None if t is None else t.detach()
+                                  for t in rnn.weights(index, 0))
+        self.cell, self.H = rnn.cell, rnn.hidden_size
+        self.D = w_ih.shape[1]
+        zeros = torch.zeros(w_hh.shape[0], device=w_hh.device, dtype=w_hh.dtype)
+        b_ih = zeros if b_ih is None else b_ih
+        b_hh = zeros if b_hh is None else b_hh
+        self.gru_reset_after = getattr(rnn, "reset_after", True)
+        self.relu = getattr(rnn, "nonlinearity", "tanh") == "relu"
+        if self.cell == "gru":
+            self.w_ih_t, self.w_hh_t = w_ih.t(), w_hh.t()  # (D, 3H), (H, 3H) views
+            self.b_ih, self.b_hh = b_ih, b_hh
+        else:
+            self.w_cat_t = torch.cat([w_ih, w_hh], dim=1).t()  # (D+H, G*H)
+            self.bias = b_ih + b_hh  # (G*H,)
+        self.xh = torch.zeros(batch, self.D + self.H, device=w_hh.device, dtype=w_hh.dtype)
+        self.c = torch.zeros(batch, self.H, device=w_hh.device, dtype=w_hh.dtype)
+
+    @property
+    def h(self) -> Tensor:
+        return self.xh[:, self.D:]  # (B, H): H_{t-1}, updated in place
+
+    def step(self, x_part: Tensor = None, x: Tensor = None) -> Tensor:
+        """Advance one step; ``x_part`` is the precomputed input product (layer 0) or ``x`` the
+        input. Returns ``H_t`` (a view of this layer's buffer)."""
+        if x is not None:
+            self.xh[:, :self.D].copy_(x)
+        if self.cell == "gru":
+            return self._gru(x_part)
+        if x_part is not None:
+            gates = torch.addmm(x_part, self.h, self.w_cat_t[self.D:])  # (B, G*H)
+        else:
+            gates = torch.addmm(self.bias, self.xh, self.w_cat_t)  # (B, G*H)
+        return self._lstm(gates) if self.cell == "lstm" else self._elman(gates)
+
+    def _lstm(self, gates: Tensor) -> Tensor:
+        H = self.H
+        i_f = gates[:, :2 * H].sigmoid_()  # I_t | F_t
+        g = gates[:, 2 * H:3 * H].tanh_()  # C~_t
+        o = gates[:, 3 * H:].sigmoid_()  # O_t
+        self.c.mul_(i_f[:, H:]).addcmul_(i_f[:, :H], g)  # C_t = F_t ⊙ C_{t-1} + I_t ⊙ C~_t
+        torch.tanh(self.c, out=gates[:, :H])
+        torch.mul(o, gates[:, :H], out=self.h)  # H_t = O_t ⊙ tanh(C_t)
+        return self.h
+
+    def _elman(self, gates: Tensor) -> Tensor:
+        (gates.relu_() if self.relu else gates.tanh_())
+        self.h.copy_(gates)  # H_t = φ(...)
+        return self.h
+
+    def _gru(self, x_part: Tensor) -> Tensor:
+        H = self.H
+        gx = x_part if x_part is not None else torch.addmm(self.b_ih, self.xh[:, :self.D],
+                                                            self.w_ih_t)  # (B, 3H)
+        h = self.h
+        gh = torch.addmm(self.b_hh, h, self.w_hh_t) if self.gru_reset_after else \
+            torch.addmm(self.b_hh[:2 * H], h, self.w_hh_t[:, :2 * H])  # (B, 3H) or (B, 2H)
+        rz = gx[:, :2 * H].add_(gh[:, :2 * H]).sigmoid_()  # R_t | Z_t
+        r, z = rz[:, :H], rz[:, H:]
+        if self.gru_reset_after:
+            n = gx[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]).tanh_()  # H~_t
+        else:
+            rh = r * h
+            n = gx[:, 2 * H:].add_(torch.addmm(self.b_hh[2 * H:], rh, self.w_hh_t[:, 2 * H:])).tanh_()
+        h.sub_(n).mul_(z).add_(n)  # H_t = Z_t ⊙ H_{t-1} + (1 - Z_t) ⊙ H~_t
+        return h
+
+
+class GenerationEngine:
+    """Fast ``prime``/``step`` functions for a :class:`~recurrente.LanguageModel`.
+
+    ``prime(ids (T, B), None) -> (logits (B, V), state)`` runs the prompt through the model's
+    own forward (all steps at once), then loads the state into the engine's buffers;
+    ``step(token (B,), state) -> (logits (B, V), state)`` advances every stream by one token.
+    The ``state`` passed around is only a token; the real state lives in the buffers.
+    """
+
+    def __init__(self, model, batch: int = 1):
+        self.model, self.batch = model, batch
+        rnn = model.rnn
+        if rnn.bidirectional:
+            raise ValueError("a bidirectional model cannot generate left to right")
+        self.layers: List[Layer] = [Layer(rnn, i, batch) for i in range(rnn.num_layers)]
+        first = self.layers[0]
+        emb = model.embedding.weight.detach()  # (V, E)
+        w0 = rnn.weights(0, 0)
+        self.table = None
+        if emb.shape[0] * w0[0].shape[0] <= TABLE_LIMIT:
+            bias = (first.b_ih if first.cell == "gru" else first.bias)
+            self.table = torch.addmm(bias, emb, w0[0].detach().t())  # (V, G*H)
+        self.emb = emb
+        self.head_w_t = model.head.weight.detach().t()  # (H, V)
+        self.head_b = model.head.bias.detach()
+
+    def _load_state(self, state) -> None:
+        h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
+        for k, layer in enumerate(self.layers):
+            layer.h.copy_(h[k])
+            if isinstance(state, tuple):
+                layer.c.copy_(state[1][k])
+
+    @torch.inference_mode()
+    def prime(self, ids: Tensor, state=None) -> Tuple[Tensor, None]:
+        logits, state = self.model(ids, state)  # (T, B, V)
+        self._load_state(state)
+        return logits[-1], None
+
+    @torch.inference_mode()
+    def step(self, token: Tensor, state=None) -> Tuple[Tensor, None]:
+        first = self.layers[0]
+        if self.table is not None:
+            h = first.step(x_part=self.table.index_select(0, token))  # (B, G*H), a fresh copy
+        else:
+            h = first.step(x=self.emb.index_select(0, token))
+        for layer in self.layers[1:]:
+            h = layer.step(x=h)
+        return torch.addmm(self.head_b, h, self.head_w_t), None  # (B, V)
