@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TORCH_INDEX ?=
 
-.PHONY: setup demo test check bench clean
+.PHONY: setup demo test check browser clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,14 @@ demo: $(STAMP)
 	$(BIN)/recurrente eval runs/demo --split test
 	$(BIN)/recurrente sample runs/demo --prime "def " -n 600 --temperature 0.7 --seed 0
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium renders the `recurrente inspect` page in one test (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium is not installed: the page-rendering test will be skipped"
 
 check: $(STAMP)
 	$(BIN)/recurrente check

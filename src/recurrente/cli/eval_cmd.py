@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     where.add_argument("--split", default="test", help="train, valid or test (default test)")
     where.add_argument("--text", help="score this file instead of the run's split")
     p.add_argument("--encoding", default="utf-8", help="encoding of --text (default utf-8)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
     p.set_defaults(run=run)
 

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--top-p", type=float, default=None, help="nucleus: smallest set with mass p")
     p.add_argument("--num-samples", type=int, default=1, help="independent samples, one batch")
     p.add_argument("--seed", type=int, default=None, help="make the sample reproducible")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.set_defaults(run=run)
 
 

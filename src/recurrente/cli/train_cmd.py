@@ -46,7 +46,6 @@ TRAIN_FLAGS = {
     "--seed": (int, "random seed (default 0)"),
     "--device": (str, "auto, cpu or cuda (default auto)"),
 }
-MODEL_KEYS = {"--layers": "layers", "--hidden": "hidden", "--embedding": "embedding"}
 
 
 def add_parser(subparsers) -> None:
@@ -82,7 +81,7 @@ def options_from_args(args):
     for flag in list(DATA_FLAGS) + list(MODEL_FLAGS) + ["--tie-weights"]:
         key = flag[2:].replace("-", "_")
         if getattr(args, key) is not None:
-            values[MODEL_KEYS.get(flag, key)] = getattr(args, key)
+            values[key] = getattr(args, key)
     train = {f[2:].replace("-", "_"): getattr(args, f[2:].replace("-", "_")) for f in TRAIN_FLAGS}
     train = {k: v for k, v in train.items() if v is not None}
     if not any(k in train for k in ("epochs", "max_steps", "time_budget")):
