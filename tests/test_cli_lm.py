@@ -191,3 +191,28 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, corpus):
     cmd[cmd.index("--max-steps") + 1] = str(stopped + 5)
     subprocess.run(cmd + ["--resume"], env=env, check=True, capture_output=True)
     assert _step(out) == stopped + 5
+
+
+def test_resume_uses_the_runs_own_options(tmp_path, corpus):
+    """--resume alone continues with the preset, seed and limits the run was started with."""
+    out = tmp_path / "run"
+    assert main(["train", str(corpus), "--out", str(out), *TINY, "--max-steps", "6",
+                 "--seed", "4"]) == 0
+    assert main(["train", "--out", str(out), "--resume", "--max-steps", "9", "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"]["seq_len"] == 16 and config["options"]["train"]["seed"] == 4
+    import torch
+    state = torch.load(out / "last" / "trainer_state.pt", weights_only=True)
+    assert state["progress"]["step"] == 9 and state["config"]["seed"] == 4
+
+
+def test_bad_training_options(tmp_path, corpus, capsys):
+    out = str(tmp_path / "r")
+    for flags, message in [(["--clip", "-1"], "--clip >= 0"), (["--eval-every", "0"], "--eval-every > 0"),
+                           (["--weight-decay", "-1"], "--weight-decay >= 0"),
+                           (["--hidden", "0"], "--hidden >= 1"), (["--cell", "lstmx"], "cell"),
+                           (["--partition", "zigzag"], "zigzag"), (["--dropout", "1.5"], "dropout")]:
+        assert message in _error(capsys, ["train", str(corpus), "--out", out, *TINY, *flags])
+    (tmp_path / "file").write_text("x")
+    assert "error" in _error(capsys, ["train", str(corpus), "--out", str(tmp_path / "file" / "r"),
+                                      *TINY, "--max-steps", "1"])

@@ -70,12 +70,25 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def saved_options(out) -> tuple:
+    """The options a run was started with: (LMOptions fields, TrainConfig fields)."""
+    from recurrente.train.checkpoint import read_config
+    values = dict(read_config(out).get("options", {}))
+    train = values.pop("train", {})
+    if "split" in values:
+        values["split"] = tuple(values["split"])
+    return values, train
+
+
 def options_from_args(args):
-    """Defaults, then the preset, then explicit flags."""
+    """Defaults, then the preset (or, with --resume, the run's own options), then explicit flags."""
     from recurrente.tasks.lm_training import LMOptions
     from recurrente.tasks.presets import preset
     from recurrente.train.trainer import TrainConfig
-    values = preset(args.preset) if args.preset else {}
+    if args.resume:
+        values, saved_train = saved_options(args.out)
+    else:
+        values, saved_train = (preset(args.preset) if args.preset else {}), {}
     if args.corpus is not None:
         values["corpus"] = args.corpus
     for flag in list(DATA_FLAGS) + list(MODEL_FLAGS) + ["--tie-weights"]:
@@ -83,8 +96,8 @@ def options_from_args(args):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     train = {f[2:].replace("-", "_"): getattr(args, f[2:].replace("-", "_")) for f in TRAIN_FLAGS}
-    train = {k: v for k, v in train.items() if v is not None}
-    if not any(k in train for k in ("epochs", "max_steps", "time_budget")):
+    train = {**saved_train, **{k: v for k, v in train.items() if v is not None}}
+    if not any(train.get(k) for k in ("epochs", "max_steps", "time_budget")):
         train["time_budget"] = 180.0
     if train.get("clip") == 0:
         train["clip"] = None

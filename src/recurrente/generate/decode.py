@@ -19,7 +19,10 @@ def stream(prime: Callable, step: Callable, prompt: List[List[int]], n: int,
     """Yield ``n`` new token ids ``(B,)`` one step at a time, for B prompts of equal length."""
     check_sampling_options(temperature, top_k, top_p)
     generator = torch.Generator(device=device)
-    generator.manual_seed(seed if seed is not None else torch.seed())
+    if seed is None:
+        generator.seed()  # fresh entropy, leaving the global torch RNG untouched
+    else:
+        generator.manual_seed(seed)
     ids = torch.tensor(prompt, dtype=torch.long, device=device).t()  # (T, B)
     logits, state = prime(ids, None)  # (B, V)
     for i in range(n):

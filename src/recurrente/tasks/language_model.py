@@ -41,7 +41,7 @@ class LanguageModel(Task):
         super().__init__()
         if cell not in LAYERS:
             raise ValueError(f"expected cell 'lstm', 'gru' or 'rnn', got {cell!r}")
-        embedding_size = embedding_size or hidden_size
+        embedding_size = hidden_size if embedding_size is None else embedding_size
         if tie_weights and embedding_size != hidden_size:
             raise ValueError(f"tie_weights needs embedding_size == hidden_size, got "
                              f"{embedding_size} and {hidden_size}")

@@ -79,6 +79,11 @@ def prepare_data(opts: LMOptions, stdin=None, tokenizer=None) -> PreparedData:
 
 
 def build_model(opts: LMOptions, vocab_size: int) -> LanguageModel:
+    sizes = {"--hidden": opts.hidden, "--layers": opts.layers, "--seq-len": opts.seq_len,
+             "--batch-size": opts.batch_size, "--embedding": opts.embedding or 1}
+    for flag, value in sizes.items():
+        if value < 1:
+            raise UserError(f"expected {flag} >= 1, got {value}")
     try:
         return LanguageModel(vocab_size, cell=opts.cell, hidden_size=opts.hidden,
                              num_layers=opts.layers, embedding_size=opts.embedding,
@@ -91,7 +96,8 @@ def build_model(opts: LMOptions, vocab_size: int) -> LanguageModel:
 def _check_resume(out: Path, data: PreparedData) -> dict:
     config = checkpoint.read_config(out)
     before = config.get("data", {})
-    if before.get("source", {}).get("sha256") != data.record["source"].get("sha256"):
+    fingerprint = lambda source: (source.get("sha256"), source.get("splits_sha256"))  # noqa: E731
+    if fingerprint(before.get("source", {})) != fingerprint(data.record["source"]):
         raise UserError(f"--resume: the corpus differs from the one {out} was trained on "
                         f"({before.get('source', {}).get('kind')} {before.get('corpus')!r})")
     for key in ("tokenizer", "normalize"):
@@ -115,7 +121,7 @@ def train_language_model(opts: LMOptions, out, resume: bool = False, progress: b
     data = prepare_data(opts, stdin=stdin, tokenizer=tokenizer)
     if resume:
         config = _check_resume(out, data)
-        model = LanguageModel(**{k: v for k, v in config["model"].items() if k != "class"})
+        model = checkpoint.model_from_config(LanguageModel, config, out)
     else:
         torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
         model = build_model(opts, data.tokenizer.vocab_size)

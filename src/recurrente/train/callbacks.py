@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recurrente.io import atomic_write_text
 from recurrente.train import checkpoint
 
 
@@ -56,9 +57,9 @@ class MetricsLog:
     def on_start(self, trainer):
         step = trainer.progress.step
         if self.path.exists():  # a resumed run: forget lines from after the checkpoint
-            lines = [l for l in self.path.read_text().splitlines() if l.strip()]
-            kept = [l for l in lines if json.loads(l).get("step", 0) <= step]
-            self.path.write_text("".join(l + "\n" for l in kept))
+            kept = [line for line in self.path.read_text().splitlines()
+                    if _step_of(line) is not None and _step_of(line) <= step]
+            atomic_write_text(self.path, "".join(line + "\n" for line in kept))
         self._t = time.perf_counter()
 
     def on_step(self, trainer, record):
@@ -90,6 +91,14 @@ class MetricsLog:
     def _write(self, line: dict):
         with self.path.open("a") as f:
             f.write(json.dumps(line) + "\n")
+
+
+def _step_of(line: str):
+    """The step of a metrics line, or None for a line torn by a crash mid-write."""
+    try:
+        return json.loads(line).get("step", 0)
+    except (json.JSONDecodeError, AttributeError):
+        return None
 
 
 class Checkpointer:

@@ -27,25 +27,13 @@ from safetensors.torch import load_model as st_load_model
 from safetensors.torch import save_model as st_save_model
 
 from recurrente.errors import UserError
+from recurrente.io import atomic_write, atomic_write_json
 
 CONFIG, WEIGHTS, STATE, LAST = "config.json", "model.safetensors", "trainer_state.pt", "last"
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the result onto ``path`` in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_json(path: Path, data: dict) -> None:
-    atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+    atomic_write_json(path, data)
 
 
 def read_config(directory: Path) -> dict:
@@ -100,12 +88,20 @@ def load_model(cls, directory: Path, device="cpu", implementation: Optional[str]
     config = read_config(directory)
     if "model" not in config:
         raise UserError(f"{directory}/{CONFIG} has no model section")
-    kwargs = {k: v for k, v in config["model"].items() if k != "class"}
-    if implementation is not None:
-        kwargs["implementation"] = implementation
-    model = cls(**kwargs)
+    model = model_from_config(cls, config, directory, implementation)
     load_weights(model, Path(directory) / WEIGHTS)
     return model.to(device)
+
+
+def model_from_config(cls, config: dict, directory, implementation: Optional[str] = None):
+    """A fresh ``cls`` built from the model section of a run's ``config.json``."""
+    kwargs = {k: v for k, v in config.get("model", {}).items() if k != "class"}
+    if implementation is not None:
+        kwargs["implementation"] = implementation
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{directory}/{CONFIG} does not describe a {cls.__name__} ({e})") from None
 
 
 def save_last(directory: Path, model, trainer_state: dict) -> None:
@@ -132,7 +128,7 @@ def load_last(directory: Path, model) -> dict:
         if (directory / name / STATE).exists():
             load_weights(model, directory / name / WEIGHTS)
             try:
-                return torch.load(directory / name / STATE, weights_only=True)
+                return torch.load(directory / name / STATE, weights_only=True, map_location="cpu")
             except Exception as e:  # torch raises many types for a damaged file
                 raise UserError(f"{directory / name / STATE} is corrupted ({e})") from None
     raise UserError(f"{directory} has no checkpoint to resume from (no {LAST}/{STATE})")

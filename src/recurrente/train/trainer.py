@@ -45,10 +45,14 @@ class TrainConfig:
             raise UserError(f"expected a learning rate > 0, got {self.lr}")
         if not (self.epochs or self.max_steps or self.time_budget):
             raise UserError("expected at least one of --epochs, --max-steps or --time-budget")
-        for name in ("epochs", "max_steps", "time_budget"):
+        for name in ("epochs", "max_steps", "time_budget", "eval_every", "log_every", "patience"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise UserError(f"expected --{name.replace('_', '-')} > 0, got {value}")
+        for name in ("clip", "weight_decay", "momentum", "warmup"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise UserError(f"expected --{name.replace('_', '-')} >= 0, got {value}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -106,6 +110,12 @@ class Trainer:
         try:
             while not self._should_stop():
                 self._run_epoch()
+        except NonFiniteLoss:
+            # The failed step was not applied: the weights are still the last good ones, so the
+            # callbacks close the bar, flush the log and checkpoint them as usual.
+            self.progress.stop_reason = "non-finite loss"
+            self._call("on_end")
+            raise
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -225,8 +235,9 @@ class Trainer:
         self.plateau.load_state_dict(state["plateau"])
         self.progress = Progress(**state["progress"])
         torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in state["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        cuda_states = state["rng"].get("cuda")
+        if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_states)
         carry = state["carry"]
         if carry is not None:
             carry = [s.to(self.device) for s in carry]

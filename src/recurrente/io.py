@@ -1,0 +1,33 @@
+"""Writing user files safely: a temporary file in the same folder, then one ``os.replace``.
+
+A crash, SIGKILL or Ctrl-C at any moment leaves either the old file or the new one, never half
+of one. This module imports no torch, so the NumPy reference and the data layer can use it.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def atomic_write(path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp_path)`` then move the result onto ``path`` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_json(path, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
