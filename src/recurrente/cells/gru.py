@@ -1,6 +1,6 @@
 """The GRU cell (Cho et al. 2014), in both of its published variants."""
 
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
@@ -8,9 +8,9 @@ from torch import Tensor
 from recurrente.cells.affine import affine
 
 
-def gru_cell(x_t: Tensor, h_prev: Tensor, w_ih: Tensor, w_hh: Tensor,
-             b_ih: Optional[Tensor], b_hh: Optional[Tensor], reset_after: bool = True) -> Tensor:
-    """One step of the GRU, one line per equation of the course.
+def gru_parts(x_t: Tensor, h_prev: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
+              b_hh: Optional[Tensor], reset_after: bool = True) -> Dict[str, Tensor]:
+    """One step of the GRU, one line per equation of the course, with every intermediate.
 
     .. math::
         R_t  = σ(X_t W_{xr} + H_{t-1} W_{hr} + b_r)                      reset gate
@@ -26,7 +26,7 @@ def gru_cell(x_t: Tensor, h_prev: Tensor, w_ih: Tensor, w_hh: Tensor,
     Args:
         x_t: ``(B, D)``.  h_prev: ``(B, H)``.
     Returns:
-        ``H_t`` of shape ``(B, H)``.
+        ``{"h": H_t, "r": R_t, "z": Z_t, "n": H~_t}``, each ``(B, H)``.
     """
     x_r, x_z, x_n = affine(x_t, w_ih, b_ih).chunk(3, dim=1)  # (B, H) each
     w_hr, w_hz, w_hn = w_hh.chunk(3, dim=0)  # (H, H) each
@@ -38,4 +38,16 @@ def gru_cell(x_t: Tensor, h_prev: Tensor, w_ih: Tensor, w_hh: Tensor,
     else:
         H_tilde = torch.tanh(x_n + affine(R_t * h_prev, w_hn, b_hn))
     H_t = Z_t * h_prev + (1 - Z_t) * H_tilde
-    return H_t
+    return {"h": H_t, "r": R_t, "z": Z_t, "n": H_tilde}
+
+
+def gru_cell(x_t: Tensor, h_prev: Tensor, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Optional[Tensor], b_hh: Optional[Tensor], reset_after: bool = True) -> Tensor:
+    """One step of the GRU (the equations, both variants, are in :func:`gru_parts`).
+
+    Args:
+        x_t: ``(B, D)``.  h_prev: ``(B, H)``.
+    Returns:
+        ``H_t`` of shape ``(B, H)``.
+    """
+    return gru_parts(x_t, h_prev, w_ih, w_hh, b_ih, b_hh, reset_after)["h"]

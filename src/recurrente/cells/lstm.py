@@ -1,6 +1,6 @@
 """The LSTM cell (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000)."""
 
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -8,9 +8,9 @@ from torch import Tensor
 from recurrente.cells.affine import affine
 
 
-def lstm_cell(x_t: Tensor, state: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
-              b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-    """One step of the LSTM, one line per equation of the course.
+def lstm_parts(x_t: Tensor, state: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
+               b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Dict[str, Tensor]:
+    """One step of the LSTM, one line per equation of the course, with every intermediate.
 
     .. math::
         I_t  = σ(X_t W_{xi} + H_{t-1} W_{hi} + b_i)        input gate
@@ -26,7 +26,7 @@ def lstm_cell(x_t: Tensor, state: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Ten
     Args:
         x_t: ``(B, D)``.  state: ``(H_{t-1}, C_{t-1})``, each ``(B, H)``.
     Returns:
-        ``(H_t, C_t)``, each ``(B, H)``.
+        ``{"h": H_t, "c": C_t, "i": I_t, "f": F_t, "o": O_t, "g": C~_t}``, each ``(B, H)``.
     """
     h_prev, c_prev = state  # (B, H) each: the state is (h, c), in that order
     gates = affine(x_t, w_ih, b_ih) + affine(h_prev, w_hh, b_hh)  # (B, 4H)
@@ -37,4 +37,17 @@ def lstm_cell(x_t: Tensor, state: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Ten
     O_t = torch.sigmoid(o)
     C_t = F_t * c_prev + I_t * C_tilde
     H_t = O_t * torch.tanh(C_t)
-    return H_t, C_t
+    return {"h": H_t, "c": C_t, "i": I_t, "f": F_t, "o": O_t, "g": C_tilde}
+
+
+def lstm_cell(x_t: Tensor, state: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
+              b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    """One step of the LSTM (the equations are in :func:`lstm_parts`).
+
+    Args:
+        x_t: ``(B, D)``.  state: ``(H_{t-1}, C_{t-1})``, each ``(B, H)``.
+    Returns:
+        ``(H_t, C_t)``, each ``(B, H)``.
+    """
+    parts = lstm_parts(x_t, state, w_ih, w_hh, b_ih, b_hh)
+    return parts["h"], parts["c"]

@@ -8,7 +8,6 @@ initialisation and after a short training on the adding problem).
 
 import argparse
 import json
-import sys
 
 from recurrente.errors import UserError
 
@@ -71,17 +70,15 @@ def parse_T(text, experiment: str) -> list:
 
 
 def _options(args):
-    """Validate the options shared by every experiment; return (T list, cells, budget, impl)."""
+    """Validate the options shared by every experiment; return (T list, cells, budget, impl).
+    The implementation is checked by the layer itself (a UserError from the lab's model)."""
     from recurrente.lab.model import check_cell
-    from recurrente.layers.registry import DEFAULT, available
+    from recurrente.layers.registry import DEFAULT
     if args.experiment not in EXPERIMENTS:
         raise UserError(f"unknown lab experiment {args.experiment!r}; expected one of "
                         f"{', '.join(EXPERIMENTS)}")
     cells = [check_cell(c) for c in parse_list(args.cells, "--cells")]
     implementation = args.implementation or DEFAULT
-    if implementation not in available():
-        raise UserError(f"unknown implementation {implementation!r}; expected one of "
-                        f"{', '.join(available())}")
     budget = DEFAULT_BUDGET[args.experiment] if args.time_budget is None else args.time_budget
     if budget < 0 or (budget == 0 and not args.max_steps):
         raise UserError(f"expected --time-budget > 0 (or 0 with --max-steps), got {budget:g}")

@@ -6,8 +6,8 @@ after the same check a download gets; so a machine without internet works once t
 copied in (for instance ``RECURRENTE_DATA=/path/with/quijote.txt``).
 
 A download goes to a temporary file in the same folder, is verified, and only then renamed into
-place with :func:`os.replace`: an interrupted or rejected download never leaves a file behind
-under the final name. Verification is a full SHA-256 for files that never change, and a content
+place with :func:`os.replace` (:func:`recurrente.io.atomic_write`): an interrupted or rejected
+download never leaves a file behind under the final name. Verification is a full SHA-256 for files that never change, and a content
 check for those that do (Project Gutenberg texts are re-released with new boilerplate).
 
 Mirrors: set ``RECURRENTE_MIRROR`` to a base URL (``http://host/path``) and every file is fetched
@@ -23,7 +23,7 @@ import http.client
 import logging
 import os
 import re
-import tempfile
+import shutil
 import urllib.error
 import urllib.request
 import zipfile
@@ -34,6 +34,7 @@ from typing import Callable
 import platformdirs
 
 from recurrente.errors import UserError
+from recurrente.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -220,18 +221,13 @@ def _candidate_urls(remote: RemoteFile) -> tuple[str, ...]:
 
 def _download_to(url: str, target: Path, remote: RemoteFile) -> None:
     """Fetch ``url`` to a temporary file beside ``target``, verify it, then rename it in place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
+    def fetch_and_verify(tmp: Path) -> None:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=TIMEOUT_S) as r:
-            for chunk in iter(lambda: r.read(_CHUNK), b""):
-                out.write(chunk)
-        _verify(remote, tmp, f"the download of {url}")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with open(tmp, "wb") as out, urllib.request.urlopen(request, timeout=TIMEOUT_S) as r:
+            shutil.copyfileobj(r, out, _CHUNK)
+        _verify(remote, tmp, f"the download of {url}")  # raising here leaves nothing behind
+
+    atomic_write(target, fetch_and_verify)
 
 
 def fetch_file(remote: RemoteFile, root: Path | None = None) -> Path:
@@ -263,19 +259,15 @@ def _extract(archive: Path, members: dict[str, str], root: Path) -> None:
                 if rel not in names:
                     raise UserError(f"{archive} has no member {rel!r}; expected the dataset's "
                                     f"archive (delete it to download it again)")
-                target = root / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-                try:
-                    with os.fdopen(fd, "wb") as out, zf.open(rel) as src:
-                        for chunk in iter(lambda: src.read(_CHUNK), b""):
-                            out.write(chunk)
-                    os.replace(tmp, target)
-                finally:
-                    Path(tmp).unlink(missing_ok=True)
+                atomic_write(root / rel, lambda tmp: _copy_member(zf, rel, tmp))
     except zipfile.BadZipFile:
         raise UserError(f"{archive} is not a valid zip archive; delete it to download it "
                         f"again") from None
+
+
+def _copy_member(zf: zipfile.ZipFile, rel: str, path: Path) -> None:
+    with open(path, "wb") as out, zf.open(rel) as src:
+        shutil.copyfileobj(src, out, _CHUNK)
 
 
 def fetch(name: str) -> dict[str, Path]:

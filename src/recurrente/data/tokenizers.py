@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from recurrente.errors import UserError
+from recurrente.io import atomic_write
 
 NORMALIZATIONS = ("none", "lowercase", "spanish-letters")
 UNK = "<unk>"
@@ -139,10 +140,8 @@ class Tokenizer:
         path = Path(path)
         if path.is_dir():
             path = path / FILENAME
-        tmp = path.with_name(f".{path.name}.tmp")
         data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        tmp.write_bytes(data.encode("utf-8", "surrogatepass"))
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: tmp.write_bytes(data.encode("utf-8", "surrogatepass")))
         return path
 
     @classmethod

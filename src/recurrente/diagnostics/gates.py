@@ -20,10 +20,9 @@ from typing import List
 import numpy as np
 
 from recurrente.diagnostics.plotting import COLOURS, pyplot, save
-from recurrente.diagnostics.traces import LABELS, SIGMOID, Trace
+from recurrente.diagnostics.traces import GATES, LABELS, SIGMOID, Trace
 from recurrente.errors import UserError
 
-GATES = {"lstm": ("i", "f", "o", "g"), "gru": ("r", "z", "n")}
 THRESHOLDS = {"sigmoid": (0.1, 0.9), "tanh": (-0.9, 0.9)}
 
 

@@ -1,6 +1,9 @@
 """Matplotlib plumbing shared by the diagnostic plots: the Agg backend, and small PNGs."""
 
 from pathlib import Path
+from typing import Optional
+
+from recurrente.io import atomic_write
 
 COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 
@@ -18,11 +21,14 @@ def pyplot():
     return plt
 
 
-def save(fig, path) -> Path:
-    """Write ``fig`` as a PNG at ``path`` (folders created) and free it."""
+def save(fig, path, dpi: Optional[float] = None) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (folders created, atomically) and free it; ``dpi``
+    defaults to matplotlib's ``savefig.dpi``."""
     plt = pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    options = {} if dpi is None else {"dpi": dpi}
+    try:  # the temporary name has no .png suffix, so the format is given
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **options))
+    finally:
+        plt.close(fig)
     return path

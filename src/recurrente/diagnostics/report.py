@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence
 
 from recurrente.diagnostics import clipping, curves, gates, html, spectral, traces
 from recurrente.errors import UserError
+from recurrente.io import atomic_write_text
 
 
 def parse_cells(spec: str) -> List[int]:
@@ -71,8 +72,7 @@ def inspect_page(run_dir, text_path, out_html, cells: Optional[Sequence[int]] = 
     title = f"recurrente inspect: {Path(run_dir).name}"
     page = html.render_html(trace, rows, tokenizer.itos, title, facts, tokenizer.kind, extra)
     out_html = Path(out_html)
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(page, encoding="utf-8")
+    atomic_write_text(out_html, page)
     return {"html": str(out_html), "tokens": trace.steps, "unknown": unknown, "layer": layer,
             "gate": gate, "cells": cells, "note": rows[0].note,
             "ranking": [vars(s) for s in ranking] if ranking else None}
@@ -119,8 +119,7 @@ def diagnose_run(run_dir, out_dir=None, text_path=None, max_chars: Optional[int]
                                                          title)))
     elif text_path is not None:
         result["notes"].append("the Elman RNN has no gates: gate statistics skipped")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "diagnostics.json").write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write_text(out / "diagnostics.json", json.dumps(result, indent=1) + "\n")
     result["files"].append(str(out / "diagnostics.json"))
     return result
 

@@ -20,11 +20,15 @@ forget gate, not the spectrum, decides how long the LSTM remembers.
 """
 
 from dataclasses import dataclass
-from typing import List
+from typing import Dict, List
 
 import torch
+from torch import Tensor
 
-GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+from recurrente.cells import GATE_NAMES
+from recurrente.errors import UserError
+
+_NAMES_BY_COUNT = {len(names): names for names in GATE_NAMES.values()}  # G -> block names
 
 
 @dataclass
@@ -40,6 +44,31 @@ class SpectralRow:
                 "spectral_radius": self.radius, "largest_singular_value": self.norm}
 
 
+def gate_blocks(weight_hh: Tensor) -> Dict[str, Tensor]:
+    """The ``(H, H)`` blocks of ``weight_hh (G·H, H)`` by gate name (as torch.nn orders them:
+    Elman ``h``; LSTM ``i, f, g, o``; GRU ``r, z, n``), in float64 on the CPU."""
+    rows, H = weight_hh.shape
+    if rows % H or rows // H not in _NAMES_BY_COUNT:
+        raise UserError(f"expected weight_hh of shape (G*H, H) with G in 1, 3, 4, got "
+                        f"{tuple(weight_hh.shape)}")
+    blocks = weight_hh.detach().double().cpu().chunk(rows // H, dim=0)  # (H, H) each
+    return dict(zip(_NAMES_BY_COUNT[rows // H], blocks))
+
+
+def _radius(block: Tensor) -> float:
+    return float(torch.linalg.eigvals(block).abs().max())  # block: (H, H)
+
+
+@torch.no_grad()
+def spectral_radius(weight_hh: Tensor) -> Dict[str, float]:
+    """``ρ = max |λ|`` of each gate's ``(H, H)`` block of ``weight_hh (G·H, H)``.
+
+    The candidate block (LSTM ``g`` = ``C~``, GRU ``n`` = ``H~``) plays the role of the Elman
+    ``W_hh``; the gate blocks enter through sigmoids.
+    """
+    return {name: _radius(block) for name, block in gate_blocks(weight_hh).items()}
+
+
 @torch.no_grad()
 def spectral_radii(rnn) -> List[SpectralRow]:
     """One row per layer, direction and gate block of ``weight_hh`` of a recurrent layer
@@ -47,11 +76,10 @@ def spectral_radii(rnn) -> List[SpectralRow]:
     rows = []
     for layer in range(rnn.num_layers):
         for direction in range(rnn.num_directions):
-            w_hh = rnn.weights(layer, direction)[1].detach().double().cpu()  # (G*H, H)
-            for gate, block in zip(GATE_NAMES[rnn.cell], w_hh.chunk(rnn.gates, dim=0)):
-                radius = float(torch.linalg.eigvals(block).abs().max())  # block: (H, H)
+            w_hh = rnn.weights(layer, direction)[1]  # (G*H, H)
+            for gate, block in gate_blocks(w_hh).items():
                 norm = float(torch.linalg.matrix_norm(block, ord=2))
-                rows.append(SpectralRow(layer, direction, gate, radius, norm))
+                rows.append(SpectralRow(layer, direction, gate, _radius(block), norm))
     return rows
 
 

@@ -1,8 +1,9 @@
 """Activation traces: run a language model one step at a time and keep everything it computes.
 
 For every step t and every layer the trace records the state and the gates, recomputed from the
-layer's own weights with the course's equations (the same formulas as :mod:`recurrente.cells`),
-so it works whichever implementation trained the model (native, scratch, fused)::
+layer's own weights by the ``*_parts`` functions of :mod:`recurrente.cells` (the course's
+equations, written once there), so it works whichever implementation trained the model (native,
+scratch, fused)::
 
     Elman   H_t  = φ(X_t W_xh + b_xh + H_{t-1} W_hh + b_hh)
     LSTM    I_t, F_t, O_t = σ(X_t W_x· + H_{t-1} W_h· + b_·)     (one set of weights per gate)
@@ -27,48 +28,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recurrente.cells.affine import affine
+from recurrente.cells import GATE_NAMES, gru_parts, lstm_parts, rnn_parts
 from recurrente.data.tokenizers import EOS, normalize
 from recurrente.errors import UserError
 
-QUANTITIES = {"rnn": ("h",), "lstm": ("h", "c", "i", "f", "o", "g"), "gru": ("h", "r", "z", "n")}
 LABELS = {"h": "H_t", "c": "C_t", "i": "I_t", "f": "F_t", "o": "O_t", "g": "C~_t",
           "r": "R_t", "z": "Z_t", "n": "H~_t"}
 SIGMOID = frozenset("ifozr")  # gates in (0, 1); the others are in (-1, 1) (C_t is unbounded)
-
-
-def rnn_step(x_t: Tensor, h_prev: Tensor, w_ih, w_hh, b_ih, b_hh,
-             nonlinearity: str = "tanh") -> Dict[str, Tensor]:
-    """``{"h": H_t}`` of the Elman cell, ``H_t = φ(X_t W_xh + b_xh + H_{t-1} W_hh + b_hh)``."""
-    pre = affine(x_t, w_ih, b_ih) + affine(h_prev, w_hh, b_hh)  # (B, H)
-    return {"h": torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)}
-
-
-def lstm_step(x_t: Tensor, h_prev: Tensor, c_prev: Tensor, w_ih, w_hh, b_ih, b_hh
-              ) -> Dict[str, Tensor]:
-    """All of one LSTM step: ``I_t, F_t, C~_t (g), O_t, C_t, H_t``, each ``(B, H)``."""
-    gates = affine(x_t, w_ih, b_ih) + affine(h_prev, w_hh, b_hh)  # (B, 4H), order i|f|g|o
-    i, f, g, o = gates.chunk(4, dim=1)
-    I_t, F_t, C_tilde, O_t = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    C_t = F_t * c_prev + I_t * C_tilde
-    H_t = O_t * torch.tanh(C_t)
-    return {"h": H_t, "c": C_t, "i": I_t, "f": F_t, "o": O_t, "g": C_tilde}
-
-
-def gru_step(x_t: Tensor, h_prev: Tensor, w_ih, w_hh, b_ih, b_hh,
-             reset_after: bool = True) -> Dict[str, Tensor]:
-    """All of one GRU step: ``R_t, Z_t, H~_t (n), H_t``, each ``(B, H)``."""
-    x_r, x_z, x_n = affine(x_t, w_ih, b_ih).chunk(3, dim=1)  # (B, H) each, order r|z|n
-    w_hr, w_hz, w_hn = w_hh.chunk(3, dim=0)
-    b_hr, b_hz, b_hn = b_hh.chunk(3) if b_hh is not None else (None, None, None)
-    R_t = torch.sigmoid(x_r + affine(h_prev, w_hr, b_hr))
-    Z_t = torch.sigmoid(x_z + affine(h_prev, w_hz, b_hz))
-    if reset_after:
-        H_tilde = torch.tanh(x_n + R_t * affine(h_prev, w_hn, b_hn))
-    else:
-        H_tilde = torch.tanh(x_n + affine(R_t * h_prev, w_hn, b_hn))
-    H_t = Z_t * h_prev + (1 - Z_t) * H_tilde
-    return {"h": H_t, "r": R_t, "z": Z_t, "n": H_tilde}
+GATES = {cell: tuple(sorted(GATE_NAMES[cell], key=lambda g: g not in SIGMOID))
+         for cell in ("lstm", "gru")}  # the gated cells' gates: sigmoid ones, then the candidate
+QUANTITIES = {"rnn": ("h",), "lstm": ("h", "c") + GATES["lstm"], "gru": ("h",) + GATES["gru"]}
 
 
 @dataclass
@@ -117,12 +86,12 @@ class Trace:
 def _step_function(rnn):
     """The step of ``rnn``'s cell with its options bound: ``(x_t, state) -> dict``."""
     if rnn.cell == "lstm":
-        return lambda x, s, *w: lstm_step(x, s[0], s[1], *w)
+        return lstm_parts
     if rnn.cell == "gru":
         options = {"reset_after": getattr(rnn, "reset_after", True)}
-        return lambda x, s, *w: gru_step(x, s, *w, **options)
+        return lambda x, s, *w: gru_parts(x, s, *w, **options)
     options = {"nonlinearity": getattr(rnn, "nonlinearity", "tanh")}
-    return lambda x, s, *w: rnn_step(x, s, *w, **options)
+    return lambda x, s, *w: rnn_parts(x, s, *w, **options)
 
 
 @torch.no_grad()

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from recurrente.diagnostics.plotting import pyplot, save
+from recurrente.diagnostics.spectral import spectral_radii, spectral_radius  # noqa: F401
 from recurrente.errors import UserError
-
-GATE_NAMES = {1: ("h",), 3: ("r", "z", "n"), 4: ("i", "f", "g", "o")}
 
 
 def _top_h(state) -> Tensor:
@@ -87,28 +87,16 @@ def _loss(module, layer, top: Tensor, target, loss_fn) -> Tensor:
     return _default_loss(layer.hidden_size)(top[-1])
 
 
-@torch.no_grad()
-def spectral_radius(weight_hh: Tensor) -> Dict[str, float]:
-    """``ρ = max |λ|`` of each gate's ``(H, H)`` block of ``weight_hh (G·H, H)``.
-
-    Blocks are named as torch.nn orders them: Elman ``h``; LSTM ``i, f, g, o`` (``g`` is the
-    candidate ``C~``); GRU ``r, z, n`` (``n`` is the candidate ``H~``). The candidate block is
-    the one that plays the role of the Elman ``W_hh``; the gate blocks enter through sigmoids.
-    """
-    rows, H = weight_hh.shape
-    if rows % H or rows // H not in GATE_NAMES:
-        raise UserError(f"expected weight_hh of shape (G*H, H) with G in 1, 3, 4, got "
-                        f"{tuple(weight_hh.shape)}")
-    blocks = weight_hh.detach().float().cpu().chunk(rows // H, dim=0)  # (H, H) each
-    return {name: float(torch.linalg.eigvals(b).abs().max())
-            for name, b in zip(GATE_NAMES[rows // H], blocks)}
-
-
 def layer_spectral_radii(module) -> Dict[str, Dict[str, float]]:
-    """:func:`spectral_radius` of every ``weight_hh_l{k}`` of a layer (or a model's ``.rnn``)."""
+    """``ρ`` of each gate block of every ``weight_hh_l{k}`` of a layer (or a model's ``.rnn``),
+    keyed as the parameters are named: ``{"l0": {"i": ρ, "f": ρ, ...}, "l0_reverse": ...}``
+    (see :func:`recurrente.diagnostics.spectral.spectral_radius`)."""
     layer = module.rnn if hasattr(module, "rnn") else module
-    return {name[len("weight_hh_"):]: spectral_radius(p)
-            for name, p in layer.named_parameters() if name.startswith("weight_hh")}
+    radii: Dict[str, Dict[str, float]] = {}
+    for row in spectral_radii(layer):
+        key = f"l{row.layer}" + ("_reverse" if row.direction else "")
+        radii.setdefault(key, {})[row.gate] = row.radius
+    return radii
 
 
 def decay_ratio(norms: np.ndarray, distance: int) -> float:
@@ -120,8 +108,7 @@ def decay_ratio(norms: np.ndarray, distance: int) -> float:
 def plot_gradient_norms(panels: Dict[str, Dict[str, np.ndarray]], path, dpi: int = 90) -> None:
     """One panel per entry of ``panels`` (e.g. ``"at initialisation"``, ``"after training"``),
     one line per cell: ``‖∂L/∂H_{T-k}‖`` against ``k`` on a log scale."""
-    from recurrente.lab.run import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.3), squeeze=False,
                              sharey=True)
     for ax, (title, curves) in zip(axes[0], panels.items()):
@@ -135,5 +122,4 @@ def plot_gradient_norms(panels: Dict[str, Dict[str, np.ndarray]], path, dpi: int
     axes[0][0].set_ylabel("‖∂L/∂H_t‖ (batch mean)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    save(fig, path, dpi=dpi)

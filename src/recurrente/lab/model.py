@@ -8,7 +8,7 @@ Regression (adding) is scored by squared error, classification (copy, digits) by
 :meth:`LabModel.loss` returns *sums* with their counts, as every task of the package does.
 """
 
-from typing import Optional
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -16,19 +16,31 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recurrente.errors import UserError
-from recurrente.layers import GRU, LSTM, RNN
-from recurrente.layers.registry import DEFAULT, available
+from recurrente.layers import describe_layer, factory, make_layer
+from recurrente.layers.registry import DEFAULT
 from recurrente.lab.tasks import LabTask, rng_for
 from recurrente.tasks.base import LossOutput, Task
 
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 LSTM_FORGET_BIAS = 1.0  # Jozefowicz et al. (2015); the lab's LSTM always starts with it
 
 
+@contextmanager
+def user_errors():
+    """Re-raise the layers' ValueError (an unknown cell or implementation, a bad size) as the
+    UserError the command line reports in one sentence."""
+    try:
+        yield
+    except UserError:
+        raise
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
 def check_cell(cell: str) -> str:
-    if cell not in LAYERS:
-        raise UserError(f"unknown cell {cell!r}; expected one of {', '.join(LAYERS)}")
-    return cell
+    """``cell`` if :func:`~recurrente.layers.make_layer` knows it, else UserError: so a list of
+    cells is checked before any training starts."""
+    with user_errors():
+        return factory.check_cell(cell)
 
 
 class LabModel(Task):
@@ -49,15 +61,13 @@ class LabModel(Task):
         super().__init__()
         if readout not in ("last", "all"):
             raise ValueError(f"expected readout 'last' or 'all', got {readout!r}")
-        if implementation not in available():
-            raise UserError(f"unknown implementation {implementation!r}; expected one of "
-                            f"{', '.join(available())}")
         self._config = dict(input_size=input_size, output_size=output_size, readout=readout,
-                            cell=check_cell(cell), hidden_size=hidden_size,
-                            num_layers=num_layers, implementation=implementation)
+                            cell=cell, hidden_size=hidden_size, num_layers=num_layers,
+                            implementation=implementation)
         extra = {"forget_bias": LSTM_FORGET_BIAS} if cell == "lstm" else {}
-        self.rnn = LAYERS[cell](input_size, hidden_size, num_layers,
-                                implementation=implementation, **extra)
+        with user_errors():  # the layer names the valid cells and implementations
+            self.rnn = make_layer(cell, input_size, hidden_size, num_layers,
+                                  implementation=implementation, **extra)
         self.head = nn.Linear(hidden_size, output_size)
 
     @property
@@ -68,8 +78,8 @@ class LabModel(Task):
         return dict(self._config)
 
     def describe(self) -> str:
-        c = self._config
-        return f"{c['num_layers']}x{c['hidden_size']} {c['cell']} ({self.rnn.implementation})"
+        """e.g. ``1x64 lstm (native)``."""
+        return describe_layer(self.rnn)
 
     def forward(self, x: Tensor, state=None) -> Tensor:
         out, _ = self.rnn(x, state)  # (T, B, H)

@@ -16,7 +16,9 @@ from typing import Callable, Iterable, List, Optional
 import torch
 from tqdm import tqdm
 
+from recurrente.diagnostics.plotting import pyplot, save
 from recurrente.errors import UserError
+from recurrente.io import atomic_write_text
 from recurrente.lab.model import build_model, check_cell, make_batches, make_evaluator
 from recurrente.lab.tasks import LabTask, make_task
 from recurrente.layers.registry import DEFAULT
@@ -201,8 +203,7 @@ def run_gradient_flow(T: int = 100, cells: Iterable[str] = ("rnn", "lstm", "gru"
         records.append(record)
     if out_dir is not None:
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / FLOW_JSON).write_text(json.dumps(records, indent=1) + "\n")
+        atomic_write_text(out / FLOW_JSON, json.dumps(records, indent=1) + "\n")
         from recurrente.lab.gradient_flow import plot_gradient_norms
         plot_gradient_norms({f"at initialisation (adding, T = {T})":
                              {r["cell"]: r["norms_init"] for r in records},
@@ -216,15 +217,14 @@ def _budget_words(time_budget, max_steps) -> str:
 
 
 def write_outputs(results: List[dict], out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / RESULTS_JSON).write_text(json.dumps(results, indent=1) + "\n")
+    atomic_write_text(out_dir / RESULTS_JSON, json.dumps(results, indent=1) + "\n")
     plot_learning_curves(results, out_dir / CURVES_PNG)
 
 
 def plot_learning_curves(results: List[dict], path, dpi: int = 90) -> None:
     """One panel per T, one line per cell (held-out metric against training seconds), the
     memoryless baseline dashed and the ``solved`` threshold dotted."""
-    plt = _pyplot()
+    plt = pyplot()
     T_values = sorted({r["T"] for r in results})
     fig, axes = plt.subplots(1, len(T_values), figsize=(3.6 * len(T_values), 3.2),
                              squeeze=False, sharey=True)
@@ -244,15 +244,4 @@ def plot_learning_curves(results: List[dict], path, dpi: int = 90) -> None:
     axes[0][0].set_ylabel(f"held-out {metric}")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise UserError("plots need matplotlib: pip install 'recurrente[lab]'") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    save(fig, path, dpi=dpi)

@@ -14,11 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from recurrente.layers import GRU, LSTM, RNN
+from recurrente.layers import describe_layer, make_layer
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.base import LossOutput, Task
-
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class LanguageModel(Task):
@@ -39,8 +37,6 @@ class LanguageModel(Task):
                  num_layers: int = 2, embedding_size: Optional[int] = None, dropout: float = 0.0,
                  tie_weights: bool = False, implementation: str = DEFAULT):
         super().__init__()
-        if cell not in LAYERS:
-            raise ValueError(f"expected cell 'lstm', 'gru' or 'rnn', got {cell!r}")
         embedding_size = hidden_size if embedding_size is None else embedding_size
         if tie_weights and embedding_size != hidden_size:
             raise ValueError(f"tie_weights needs embedding_size == hidden_size, got "
@@ -49,9 +45,9 @@ class LanguageModel(Task):
                             num_layers=num_layers, embedding_size=embedding_size,
                             dropout=dropout, tie_weights=tie_weights, implementation=implementation)
         self.embedding = nn.Embedding(vocab_size, embedding_size)
-        self.rnn = LAYERS[cell](embedding_size, hidden_size, num_layers,
-                                dropout=dropout if num_layers > 1 else 0.0,
-                                implementation=implementation)
+        self.rnn = make_layer(cell, embedding_size, hidden_size, num_layers,
+                              dropout=dropout if num_layers > 1 else 0.0,
+                              implementation=implementation)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
         if tie_weights:
@@ -70,8 +66,7 @@ class LanguageModel(Task):
 
     def describe(self) -> str:
         """e.g. ``2x256 lstm (native)``: names the kernel in use, so no slow path is silent."""
-        c = self._config
-        return f"{c['num_layers']}x{c['hidden_size']} {c['cell']} ({self.rnn.implementation})"
+        return describe_layer(self.rnn)
 
     def forward(self, ids: Tensor, state=None):
         """``ids (T, B)`` → ``logits (T, B, V)``, final state."""
