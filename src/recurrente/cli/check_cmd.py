@@ -20,10 +20,14 @@ def describe_kernels() -> str:
     """Which kernels run by default on this machine (users lose days to silent slow paths)."""
     import torch
     from recurrente.layers import registry
-    native = "cuDNN" if torch.cuda.is_available() and torch.backends.cudnn.is_available() \
-        else "ATen/oneDNN CPU kernels"
-    return (f"implementations: {', '.join(registry.available())} "
-            f"(default: {registry.DEFAULT}); native runs {native}; torch {torch.__version__}")
+    cuda = torch.cuda.is_available()
+    native = "cuDNN" if cuda and torch.backends.cudnn.is_available() else "ATen/oneDNN CPU kernels"
+    device = "cuda" if cuda else "cpu"
+    small, large = 128, registry.FUSED_LSTM_MIN_HIDDEN
+    picks = ", ".join(f"{cell} H={h}: {registry.resolve(registry.AUTO, cell, h, device)}"
+                      for cell, h in [("rnn", small), ("lstm", small), ("lstm", large), ("gru", small)])
+    return (f"implementations: {', '.join(registry.available())}; default: {registry.DEFAULT} "
+            f"on {device} picks {picks}; native runs {native}; torch {torch.__version__}")
 
 
 def run(args) -> int:

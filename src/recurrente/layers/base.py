@@ -59,12 +59,12 @@ class RecurrentLayer(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 implementation: str = "native", recurrent_init: str = "default",
+                 implementation: str = registry.DEFAULT, recurrent_init: str = "default",
                  device=None, dtype=None):
         super().__init__()
-        if implementation not in registry.available():
+        if implementation not in registry.choices():
             raise ValueError(f"unknown implementation {implementation!r}; expected one of "
-                             f"{', '.join(registry.available())}")
+                             f"{', '.join(registry.choices())}")
         if recurrent_init not in ("default", "orthogonal"):
             raise ValueError(f"expected recurrent_init 'default' or 'orthogonal', "
                              f"got {recurrent_init!r}")
@@ -121,10 +121,11 @@ class RecurrentLayer(nn.Module):
             raise ValueError("expected no lengths for an unbatched (T, D) input")
         lengths = check_lengths(lengths, B, T)
         state = self._initial_state(state, B, x, batched)
-        if self.implementation == registry.NATIVE:
+        implementation = self.implementation_for(x.device)
+        if implementation == registry.NATIVE:
             y, final = self._native(x, state, lengths)
         else:
-            y, final = self._stack(x, state, lengths)
+            y, final = self._stack(x, state, lengths, implementation)
         if batched and self.batch_first:
             y = y.transpose(0, 1)
         if not batched:
@@ -148,9 +149,14 @@ class RecurrentLayer(nn.Module):
         y, final = native_forward(self, self._template, x, state, lengths)
         return y, LSTMState(*final) if self.cell == "lstm" else final
 
-    def _stack(self, x: Tensor, state, lengths: Optional[Tensor]):
+    def implementation_for(self, device) -> str:
+        """The implementation that runs on ``device`` (``auto`` resolved; see the registry)."""
+        return registry.resolve(self.implementation, self.cell, self.hidden_size,
+                                torch.device(device).type, getattr(self, "reset_after", True))
+
+    def _stack(self, x: Tensor, state, lengths: Optional[Tensor], implementation: str):
         """Depth × directions around one runner; see the module docstring."""
-        runner = registry.RUNNERS[self.implementation][self.cell]
+        runner = registry.RUNNERS[implementation][self.cell]
         options, K = self.cell_options(), self.num_directions
         mask = None if lengths is None else padding_mask(lengths, x.shape[0], x.device)
         finals_h, finals_c = [], []

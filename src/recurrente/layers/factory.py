@@ -34,6 +34,9 @@ def check_cell(cell: str) -> str:
 
 
 def describe_layer(layer: RecurrentLayer) -> str:
-    """e.g. ``2x256 lstm (native)``: depth, width, cell and the implementation in use (named so
-    that no slow path is silent)."""
-    return f"{layer.num_layers}x{layer.hidden_size} {layer.cell} ({layer.implementation})"
+    """e.g. ``2x256 lstm (native)`` or ``2x512 gru (auto: fused)``: depth, width, cell and the
+    implementation that runs on the layer's device (named so that no slow path is silent)."""
+    device = next(layer.parameters()).device
+    running = layer.implementation_for(device)
+    name = running if running == layer.implementation else f"{layer.implementation}: {running}"
+    return f"{layer.num_layers}x{layer.hidden_size} {layer.cell} ({name})"

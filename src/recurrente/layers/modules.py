@@ -11,8 +11,10 @@ _COMMON_ARGS = """
         batch_first: input and output are ``(B, T, ·)`` instead of ``(T, B, ·)`` (state is not).
         dropout: dropout probability on the outputs of every layer but the last, in training only.
         bidirectional: K = 2 directions; outputs are concatenated ``[forward, reverse]``.
-        implementation: ``"native"`` (torch's kernels), ``"scratch"`` (readable, one line per
-            equation, autograd BPTT) or any registered one; all hold the same parameters.
+        implementation: ``"auto"`` (default: the fastest measured for the cell, size and device),
+            ``"native"`` (torch's kernels: oneDNN, cuDNN), ``"fused"`` (hand-written BPTT, one
+            GEMM per step) or ``"scratch"`` (readable, one line per equation, autograd BPTT);
+            all hold the same parameters.
         recurrent_init: ``"default"`` (torch.nn's U(-1/sqrt(H), 1/sqrt(H))) or ``"orthogonal"``
             (every gate's ``(H, H)`` block of ``weight_hh`` orthogonal).
 
@@ -104,8 +106,8 @@ class GRU(RecurrentLayer):
         self.reset_after = bool(reset_after)
         super().__init__(*args, **kwargs)
         if not self.reset_after and self.implementation == "native":
-            from recurrente.layers.registry import available
-            others = [name for name in available() if name != "native"]
+            from recurrente.layers.registry import choices
+            others = [name for name in choices() if name != "native"]
             raise ValueError("GRU(reset_after=False) is not supported by implementation='native' "
                              f"(torch has no kernel for it); use one of {', '.join(others)}")
 

@@ -13,7 +13,31 @@ from recurrente.layers import scratch
 
 RUNNERS: Dict[str, Dict[str, Callable]] = {"scratch": scratch.RUNNERS}
 NATIVE = "native"
-DEFAULT = "native"  # the fastest implementation measured on CPU (benchmarks/layers.py)
+AUTO = "auto"
+DEFAULT = AUTO
+FUSED_LSTM_MIN_HIDDEN = 512  # below it torch's LSTM kernel won in benchmarks/layers.py on CPU
+
+
+def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
+            reset_after: bool = True) -> str:
+    """The concrete implementation ``auto`` stands for: the fastest measured for this case.
+
+    benchmarks/layers.py (2 layers, T=128, B=64, 2 CPU cores) found ``fused`` ahead of
+    torch.nn's kernels on CPU for the Elman RNN and the GRU at H = 128 and 512, and for the
+    LSTM at H = 512 but not 128. On CUDA, cuDNN runs the whole stack in one call: ``native``.
+    The course's GRU (``reset_after=False``) has no native kernel: ``fused``.
+    """
+    if implementation != AUTO:
+        return implementation
+    if "fused" not in RUNNERS:
+        return NATIVE
+    if cell == "gru" and not reset_after:
+        return "fused"
+    if device_type != "cpu":
+        return NATIVE
+    if cell == "lstm" and hidden_size < FUSED_LSTM_MIN_HIDDEN:
+        return NATIVE
+    return "fused"
 
 
 def register(implementation: str, runners: Dict[str, Callable]) -> None:
@@ -22,5 +46,10 @@ def register(implementation: str, runners: Dict[str, Callable]) -> None:
 
 
 def available() -> list:
-    """Names accepted by ``implementation=``, the default first."""
+    """The concrete implementations, ``native`` first (``auto`` picks one of them)."""
     return [NATIVE] + sorted(RUNNERS)
+
+
+def choices() -> list:
+    """Every name ``implementation=`` accepts."""
+    return [AUTO] + available()

@@ -159,7 +159,7 @@ def _summary(trainer, progress, data, out: Path, wall: float) -> dict:
                "train_seconds": progress.elapsed, "wall_seconds": wall,
                "tokens_per_s": progress.tokens / max(progress.elapsed, 1e-9),
                "valid_loss": best, "out": str(out),
-               "implementation": trainer.task.rnn.implementation}
+               "implementation": trainer.task.rnn.implementation_for(trainer.device)}
     if best is not None:
         summary["valid_perplexity"] = math.exp(best)
         if data.tokenizer.kind == "char":
