@@ -4,7 +4,7 @@ Both train the same ``LanguageModel`` (``native`` = torch.nn's kernels) on the s
 batches with AdamW, clipping and truncated BPTT; the trainer adds its schedule, callbacks,
 metrics log and non-finite checks. Target: trainer >= 0.95x the bare loop, in tokens/s.
 
-    python benchmarks/lm_train.py [--hidden 256] [--steps 30] [--repeats 5]
+    python -m benchmarks.lm_train [--hidden 256] [--steps 30] [--repeats 5]
 """
 
 import argparse

@@ -34,7 +34,7 @@ def run(args) -> int:
     else:
         ids = split_ids(loaded, args.split)
         unknown, what = int((ids == loaded.tokenizer.unk_id).sum()), f"{args.split} split"
-    result = evaluate_stream(loaded.model, ids)
+    result = evaluate_stream(loaded.model, ids, progress=not args.json)
     result["unknown_tokens"] = unknown
     if loaded.tokenizer.kind == "char":
         result["bits_per_char"] = result["loss"] / math.log(2)

@@ -25,10 +25,10 @@ MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}: the fastest measured)"),
     "--layers": (int, "stacked recurrent layers (default 2)"),
-    "--hidden": (int, "hidden size H (default 256)"),
+    "--hidden": (int, "hidden size H (default 128)"),
     "--embedding": (int, "embedding size (default H)"),
     "--dropout": (float, "dropout on embeddings, between layers and before the head (default 0.1)"),
-    "--seq-len": (int, "time steps per window: the BPTT truncation (default 128)"),
+    "--seq-len": (int, "time steps per window: the BPTT truncation (default 64)"),
     "--batch-size": (int, "windows per batch (default 32)"),
     "--partition": (str, "sequential (state carried, truncated BPTT) or random (default sequential)"),
 }

@@ -23,6 +23,15 @@ from torch import Tensor
 TABLE_LIMIT = 1 << 25  # floats; above this, layer 0 multiplies the embedding row instead
 
 
+def product(bias: Tensor, weight: Tensor, x: Tensor) -> Tensor:
+    """``x W^T + b`` for ``x (B, K)``, ``W (N, K)`` row-major. At B = 1 a matrix-vector product
+    over contiguous rows, which measured twice as fast as a GEMM with a transposed operand."""
+    if x.shape[0] == 1:
+        b = bias[0] if bias.dim() == 2 else bias
+        return torch.addmv(b, weight, x[0]).unsqueeze(0)  # (1, N)
+    return torch.addmm(bias, x, weight.t())  # (B, N)
+
+
 class Layer:
     """One recurrent layer's arranged weights and its in-place state buffers."""
 
@@ -37,10 +46,12 @@ class Layer:
         self.gru_reset_after = getattr(rnn, "reset_after", True)
         self.relu = getattr(rnn, "nonlinearity", "tanh") == "relu"
         if self.cell == "gru":
-            self.w_ih_t, self.w_hh_t = w_ih.t(), w_hh.t()  # (D, 3H), (H, 3H) views
+            self.w_ih, self.w_hh = w_ih.contiguous(), w_hh.contiguous()  # (3H, D), (3H, H)
+            self.w_hn = self.w_hh[2 * self.H:]  # (H, H) rows of the candidate, contiguous
             self.b_ih, self.b_hh = b_ih, b_hh
         else:
-            self.w_cat_t = torch.cat([w_ih, w_hh], dim=1).t()  # (D+H, G*H)
+            self.w_cat = torch.cat([w_ih, w_hh], dim=1)  # (G*H, D+H), row-major
+            self.w_hh = w_hh.contiguous()  # (G*H, H), for layer 0 (its input part is a table)
             self.bias = b_ih + b_hh  # (G*H,)
         self.xh = torch.zeros(batch, self.D + self.H, device=w_hh.device, dtype=w_hh.dtype)
         self.c = torch.zeros(batch, self.H, device=w_hh.device, dtype=w_hh.dtype)
@@ -57,9 +68,9 @@ class Layer:
         if self.cell == "gru":
             return self._gru(x_part)
         if x_part is not None:
-            gates = torch.addmm(x_part, self.h, self.w_cat_t[self.D:])  # (B, G*H)
+            gates = product(x_part, self.w_hh, self.h)  # (B, G*H)
         else:
-            gates = torch.addmm(self.bias, self.xh, self.w_cat_t)  # (B, G*H)
+            gates = product(self.bias, self.w_cat, self.xh)  # (B, G*H)
         return self._lstm(gates) if self.cell == "lstm" else self._elman(gates)
 
     def _lstm(self, gates: Tensor) -> Tensor:
@@ -79,18 +90,17 @@ class Layer:
 
     def _gru(self, x_part: Tensor) -> Tensor:
         H = self.H
-        gx = x_part if x_part is not None else torch.addmm(self.b_ih, self.xh[:, :self.D],
-                                                            self.w_ih_t)  # (B, 3H)
-        h = self.h
-        gh = torch.addmm(self.b_hh, h, self.w_hh_t) if self.gru_reset_after else \
-            torch.addmm(self.b_hh[:2 * H], h, self.w_hh_t[:, :2 * H])  # (B, 3H) or (B, 2H)
+        gx = x_part if x_part is not None else product(self.b_ih, self.w_ih, self.xh[:, :self.D])
+        h = self.h  # gx: (B, 3H)
+        gh = product(self.b_hh, self.w_hh, h) if self.gru_reset_after else \
+            product(self.b_hh[:2 * H], self.w_hh[:2 * H], h)  # (B, 3H) or (B, 2H)
         rz = gx[:, :2 * H].add_(gh[:, :2 * H]).sigmoid_()  # R_t | Z_t
         r, z = rz[:, :H], rz[:, H:]
         if self.gru_reset_after:
             n = gx[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]).tanh_()  # H~_t
         else:
             rh = r * h
-            n = gx[:, 2 * H:].add_(torch.addmm(self.b_hh[2 * H:], rh, self.w_hh_t[:, 2 * H:])).tanh_()
+            n = gx[:, 2 * H:].add_(product(self.b_hh[2 * H:], self.w_hn, rh)).tanh_()
         h.sub_(n).mul_(z).add_(n)  # H_t = Z_t ⊙ H_{t-1} + (1 - Z_t) ⊙ H~_t
         return h
 
@@ -118,7 +128,7 @@ class GenerationEngine:
             bias = (first.b_ih if first.cell == "gru" else first.bias)
             self.table = torch.addmm(bias, emb, w0[0].detach().t())  # (V, G*H)
         self.emb = emb
-        self.head_w_t = model.head.weight.detach().t()  # (H, V)
+        self.head_w = model.head.weight.detach().contiguous()  # (V, H)
         self.head_b = model.head.bias.detach()
 
     def _load_state(self, state) -> None:
@@ -143,4 +153,4 @@ class GenerationEngine:
             h = first.step(x=self.emb.index_select(0, token))
         for layer in self.layers[1:]:
             h = layer.step(x=h)
-        return torch.addmm(self.head_b, h, self.head_w_t), None  # (B, V)
+        return product(self.head_b, self.head_w, h), None  # (B, V)

@@ -52,6 +52,10 @@ def pick_next(logits: Tensor, temperature: float = 1.0, top_k: Optional[int] = N
     """Draw one token id per row of ``logits (B, V)``; temperature 0 is greedy (argmax)."""
     if temperature == 0:
         return logits.argmax(-1)  # (B,)
-    z = apply_top_p(apply_top_k(apply_temperature(logits.float(), temperature), top_k), top_p)
-    probs = z.softmax(-1)  # (B, V)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
+    z = logits.float() if temperature == 1.0 else apply_temperature(logits.float(), temperature)
+    z = apply_top_p(apply_top_k(z, top_k), top_p)
+    cdf = z.softmax(-1).cumsum(-1)  # (B, V)
+    u = torch.rand(cdf.shape[0], 1, generator=generator, device=cdf.device) * cdf[:, -1:]
+    # Inverse-CDF draw: the first token whose cumulative probability exceeds u (right side, so
+    # a token of probability 0 is never chosen). Three small ops; torch.multinomial costs more.
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=cdf.shape[-1] - 1)

@@ -1,10 +1,12 @@
 """Evaluation and generation for :class:`~recurrente.tasks.language_model.LanguageModel`."""
 
 import math
+import sys
 from typing import Iterator, List, Optional
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from recurrente.errors import UserError
 from recurrente.generate.decode import stream
@@ -16,7 +18,7 @@ def _device_of(model) -> torch.device:
 
 
 @torch.inference_mode()
-def evaluate_stream(model, ids, chunk: int = 512) -> dict:
+def evaluate_stream(model, ids, chunk: int = 512, progress: bool = False) -> dict:
     """Exact per-token cross-entropy of ``ids`` (1-D), read as one stream with the state carried.
 
     Token ``k`` is predicted from tokens ``0..k-1`` and nothing is skipped, so the loss counts
@@ -28,12 +30,16 @@ def evaluate_stream(model, ids, chunk: int = 512) -> dict:
     if ids.numel() < 2:
         raise UserError(f"expected at least 2 tokens to evaluate, got {ids.numel()}")
     total, state = 0.0, None
+    bar = tqdm(total=ids.numel() - 1, unit="tok", unit_scale=True, disable=not progress,
+               desc="eval", file=sys.stderr, dynamic_ncols=True)
     for start in range(0, ids.numel() - 1, chunk):
         x = ids[start:start + chunk].unsqueeze(1)  # (T, 1)
         y = ids[start + 1:start + chunk + 1].unsqueeze(1)  # (T', 1), T' = T except at the end
         logits, state = model(x[:y.shape[0]], state)  # (T', 1, V)
         total += float(torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="sum"))
+        bar.update(y.numel())
+    bar.close()
     model.train(was_training)
     tokens = ids.numel() - 1
     loss = total / tokens

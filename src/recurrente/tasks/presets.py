@@ -8,7 +8,7 @@ PRESETS = {
     "quijote-course": dict(corpus="quijote", tokenizer="char", normalize="spanish-letters",
                            seq_len=32, hidden=32, embedding=32, layers=1, batch_size=32,
                            dropout=0.0, partition="random"),
-    # A stronger character model for the same budget.
+    # A larger character model, for long budgets (hours) or a GPU.
     "char-large": dict(tokenizer="char", seq_len=128, hidden=512, layers=2, batch_size=32,
                        dropout=0.1),
     # Seconds, not minutes: for smoke tests and first contact.

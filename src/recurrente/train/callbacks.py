@@ -38,7 +38,7 @@ class ProgressBar:
     def on_eval(self, trainer, record):
         self.bar.write(f"step {record['step']}: valid loss {record['valid_loss']:.4f}, "
                        f"perplexity {math.exp(min(record['valid_loss'], 50)):.3f}"
-                       + (" (best)" if record["improved"] else ""))
+                       + (" (best)" if record["improved"] else ""), file=sys.stderr)
 
     def on_end(self, trainer):
         self.bar.close()
