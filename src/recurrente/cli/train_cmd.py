@@ -9,7 +9,7 @@ from recurrente.layers.registry import DEFAULT, choices
 EXAMPLE = """examples:
   recurrente train --out runs/python                      # the embedded default corpus
   recurrente train novel.txt --out runs/novel --time-budget 600
-  RECURRENTE_DATA=../shared/data recurrente train --preset quijote-course --cell gru --out runs/q
+  RECURRENTE_DATA=~/texts recurrente train --preset quijote-course --cell gru --out runs/q
   recurrente train ptb --tokenizer word --out runs/ptb --epochs 10
   recurrente train --out runs/python --resume              # continue where it stopped"""
 
