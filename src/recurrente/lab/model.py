@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recurrente.errors import UserError
-from recurrente.layers import describe_layer, factory, make_layer
+from recurrente.layers import factory, make_layer
 from recurrente.layers.registry import DEFAULT
 from recurrente.lab.tasks import LabTask, rng_for
 from recurrente.tasks.base import LossOutput, Task
@@ -69,17 +69,6 @@ class LabModel(Task):
             self.rnn = make_layer(cell, input_size, hidden_size, num_layers,
                                   implementation=implementation, **extra)
         self.head = nn.Linear(hidden_size, output_size)
-
-    @property
-    def cell(self) -> str:
-        return self._config["cell"]
-
-    def config(self) -> dict:
-        return dict(self._config)
-
-    def describe(self) -> str:
-        """e.g. ``1x64 lstm (native)``."""
-        return describe_layer(self.rnn)
 
     def forward(self, x: Tensor, state=None) -> Tensor:
         out, _ = self.rnn(x, state)  # (T, B, H)

@@ -20,11 +20,24 @@ LossOutput = Tuple[Tensor, int, Optional[Any]]
 
 
 class Task(nn.Module):
-    """Base class: subclasses implement :meth:`loss` and :meth:`config`."""
+    """Base class: subclasses implement :meth:`loss`, keep their constructor arguments in
+    ``self._config`` and their recurrent layer in ``self.rnn``."""
+
+    _config: dict
+    rnn: nn.Module
 
     def loss(self, batch, state=None) -> LossOutput:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def config(self) -> dict:  # pragma: no cover - interface
+    def config(self) -> dict:
         """Constructor arguments, JSON-able, enough to rebuild the module."""
-        raise NotImplementedError
+        return dict(self._config)
+
+    @property
+    def cell(self) -> str:
+        return self._config["cell"]
+
+    def describe(self) -> str:
+        """e.g. ``2x128 lstm (auto: native)``: names the kernel in use, so no slow path is silent."""
+        from recurrente.layers import describe_layer
+        return describe_layer(self.rnn)

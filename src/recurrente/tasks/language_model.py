@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from recurrente.layers import describe_layer, make_layer
+from recurrente.layers import make_layer
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.base import LossOutput, Task
 
@@ -54,19 +54,9 @@ class LanguageModel(Task):
             self.head.weight = self.embedding.weight
 
     @property
-    def cell(self) -> str:
-        return self._config["cell"]
-
-    @property
     def vocab_size(self) -> int:
         return self._config["vocab_size"]
 
-    def config(self) -> dict:
-        return dict(self._config)
-
-    def describe(self) -> str:
-        """e.g. ``2x256 lstm (native)``: names the kernel in use, so no slow path is silent."""
-        return describe_layer(self.rnn)
 
     def forward(self, ids: Tensor, state=None):
         """``ids (T, B)`` → ``logits (T, B, V)``, final state."""
