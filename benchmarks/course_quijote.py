@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import write_json
-from recurrente.tasks.lm_inference import evaluate_stream
+from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm_run import load_run, split_ids
-from recurrente.tasks.lm_training import LMOptions, train_language_model
-from recurrente.tasks.presets import preset
+from recurrente.tasks.lm.data import LMOptions
+from recurrente.tasks.lm.task import train_language_model
+from recurrente.tasks.lm.presets import preset
 from recurrente.train.trainer import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

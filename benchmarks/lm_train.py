@@ -16,7 +16,7 @@ import torch
 from benchmarks.common import interleaved, write_json
 from recurrente.data.batching import make_batches
 from recurrente.layers.state import detach_state
-from recurrente.tasks.language_model import LanguageModel
+from recurrente.tasks.lm.model import LanguageModel
 from recurrente.train.callbacks import MetricsLog, ProgressBar
 from recurrente.train.trainer import TrainConfig, Trainer
 

@@ -17,7 +17,7 @@ import torch
 from benchmarks.common import interleaved, write_json
 from recurrente import LanguageModel
 from recurrente.generate.sampling import pick_next
-from recurrente.tasks.lm_inference import stream_tokens
+from recurrente.tasks.lm.inference import stream_tokens
 
 
 def torch_nn_stepper(model):

@@ -1,6 +1,7 @@
 """``recurrente check`` in-process: passes on a correct build, fails when an implementation lies."""
 
-import torch
+import sys
+import types
 
 from recurrente.cli.main import main
 from recurrente.layers import registry, scratch
@@ -18,7 +19,10 @@ def test_check_fails_when_an_implementation_is_wrong(capsys, monkeypatch):
         h_all, c_all = scratch.lstm_direction(x, state0, *weights)
         return h_all * (1 + 1e-6), c_all  # a tiny error must not pass
 
-    monkeypatch.setitem(registry.RUNNERS, "broken", {**scratch.RUNNERS, "lstm": broken_lstm})
+    module = types.ModuleType("broken_runners")
+    module.RUNNERS = {**scratch.RUNNERS, "lstm": broken_lstm}
+    monkeypatch.setitem(sys.modules, "broken_runners", module)
+    monkeypatch.setitem(registry.MODULES, "broken", "broken_runners")
     assert main(["check", "--no-cuda"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "broken" in out

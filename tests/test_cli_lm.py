@@ -34,7 +34,8 @@ def run_dir(tmp_path_factory, corpus):
 
 def test_train_writes_a_complete_run(run_dir):
     names = {p.name for p in run_dir.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "last"} <= names
+    assert {"config.json", "model.safetensors", "vocabs", "metrics.jsonl", "last"} <= names
+    assert (run_dir / "vocabs" / "source.json").exists()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"]["cell"] == "lstm" and config["data"]["split_kind"] == "contiguous"
     evals = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()
@@ -114,7 +115,8 @@ def test_bad_runs_and_options(run_dir, tmp_path, capsys, corpus):
     assert "not a directory" in _error(capsys, ["sample", str(tmp_path / "nope")])
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in ("config.json", "tokenizer.json"):
+    for name in ("config.json", "vocabs/source.json"):
+        (broken / name).parent.mkdir(exist_ok=True)
         (broken / name).write_text((run_dir / name).read_text())
     (broken / "model.safetensors").write_bytes((run_dir / "model.safetensors").read_bytes()[:200])
     assert "corrupted" in _error(capsys, ["eval", str(broken)])
@@ -129,8 +131,8 @@ def test_bad_runs_and_options(run_dir, tmp_path, capsys, corpus):
 def test_resume_refuses_other_corpus_or_tokenizer(run_dir, tmp_path, capsys, corpus):
     other = tmp_path / "other.txt"
     other.write_text(corpus.read_text().replace("gato", "gata"))
-    assert "corpus differs" in _error(capsys, ["train", str(other), "--out", str(run_dir),
-                                               "--resume", *TINY])
+    assert "CORPUS" in _error(capsys, ["train", str(other), "--out", str(run_dir),
+                                       "--resume", *TINY])
     assert "--tokenizer" in _error(capsys, ["train", str(corpus), "--out", str(run_dir),
                                             "--resume", "--tokenizer", "word", *TINY])
 

@@ -21,7 +21,7 @@ from recurrente import GRU
 from recurrente.cli.main import main
 from recurrente.data.tokenizers import CharTokenizer
 from recurrente.diagnostics import clipping, gates, html, spectral, traces
-from recurrente.tasks.language_model import LanguageModel
+from recurrente.tasks.lm.model import LanguageModel
 from recurrente.train import checkpoint
 
 TEXT = '(ab) "cd" ' * 50

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import recurrente
-from recurrente.layers import fused, scratch
+from recurrente.layers import fused, fused_ops, scratch
 
 T, B, D, H = 6, 3, 4, 5
 # name -> (cell, gates, runner options)
@@ -76,7 +76,7 @@ def test_runner_matches_scratch_float64(name, bias):
 @pytest.mark.parametrize("name", list(CELLS))
 def test_runner_spanning_several_chunks(name, monkeypatch):
     """Backward works chunk by chunk (fused.TIME_CHUNK steps): 19 steps in chunks of 4."""
-    monkeypatch.setattr(fused, "TIME_CHUNK", 4)
+    monkeypatch.setattr(fused_ops, "TIME_CHUNK", 4)
     x, state0, weights = make_inputs(name, steps=19)
     h1, c1, g1 = run_and_grad(scratch.RUNNERS, name, x, state0, weights)
     h2, c2, g2 = run_and_grad(fused.RUNNERS, name, x, state0, weights)
@@ -86,10 +86,10 @@ def test_runner_spanning_several_chunks(name, monkeypatch):
 
 def _force_packing(monkeypatch):
     """Use the MKL packed GEMM for any weight and length (where the platform has it)."""
-    monkeypatch.setattr(fused, "MKL_MIN_STEPS", 1)
-    monkeypatch.setattr(fused, "MKL_MIN_NUMEL", 0)
-    monkeypatch.setattr(fused, "USE_MKL_PACKING", True)
-    return fused.use_mkl_packing(torch.zeros(1))
+    monkeypatch.setattr(fused_ops, "MKL_MIN_STEPS", 1)
+    monkeypatch.setattr(fused_ops, "MKL_MIN_NUMEL", 0)
+    monkeypatch.setattr(fused_ops, "USE_MKL_PACKING", True)
+    return fused_ops.use_mkl_packing(torch.zeros(1))
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
@@ -99,13 +99,13 @@ def test_runner_float32_packed_gemm(name, bias, monkeypatch):
     if not _force_packing(monkeypatch):
         pytest.skip("MKL packed GEMM not available")
     packs = []
-    original = fused.StepWeight.__init__
+    original = fused_ops.StepWeight.__init__
 
     def spy(self, *args):
         original(self, *args)
         packs.append(self.packed is not None)
 
-    monkeypatch.setattr(fused.StepWeight, "__init__", spy)
+    monkeypatch.setattr(fused_ops.StepWeight, "__init__", spy)
     x, state0, weights = make_inputs(name, bias, dtype=torch.float32, steps=11)
     h1, c1, g1 = run_and_grad(scratch.RUNNERS, name, x, state0, weights)
     h2, c2, g2 = run_and_grad(fused.RUNNERS, name, x, state0, weights)
@@ -168,12 +168,19 @@ def test_no_grad_and_all_frozen_paths_match(name):
     for context in (torch.no_grad, torch.inference_mode):
         with context():
             h2, c2 = fused.RUNNERS[cell](x, state0, *weights, **options)
-        assert torch.equal(h2, h) and (c is None or torch.equal(c2, c))
+        same(h2, h), c is None or same(c2, c)
         assert not h2.requires_grad
     frozen = [t.detach() if t is not None else None for t in weights]
     frozen_state = tuple(s.detach() for s in state0) if cell == "lstm" else state0.detach()
     h3, c3 = fused.RUNNERS[cell](x.detach(), frozen_state, *frozen, **options)
-    assert torch.equal(h3, h) and (c is None or torch.equal(c3, c))
+    same(h3, h), c is None or same(c3, c)
+
+
+def same(a, b):
+    """Equal up to the last bit or two: the two paths write a step's ``R_t ⊙ H_{t-1}`` into
+    differently placed buffers, and BLAS may pick another kernel (another rounding) for another
+    alignment (seen: 1.1e-16 in float64 for the course's GRU)."""
+    torch.testing.assert_close(a, b, rtol=4e-16, atol=4e-16)
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru_reset_before"])

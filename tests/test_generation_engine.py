@@ -5,7 +5,7 @@ import torch
 
 from recurrente import LanguageModel
 from recurrente.generate.engine import GenerationEngine
-from recurrente.tasks.lm_inference import generate_batch, stream_tokens
+from recurrente.tasks.lm.inference import generate_batch, stream_tokens
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

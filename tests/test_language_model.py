@@ -8,7 +8,8 @@ import torch
 
 from recurrente import LanguageModel
 from recurrente.data.tokenizers import CharTokenizer
-from recurrente.tasks.lm_training import LMOptions, train_language_model
+from recurrente.tasks.lm.data import LMOptions
+from recurrente.tasks.lm.task import train_language_model
 from recurrente.train.trainer import TrainConfig
 from tests.lm_fixtures import word_corpus
 
@@ -38,7 +39,7 @@ def test_two_layer_lstm_reaches_known_bound(trained):
 def test_perplexity_ranks_grammatical_below_scrambled(trained):
     root, _, _ = trained
     model = LanguageModel.load(root / "run")
-    tok = CharTokenizer.load(root / "run" / "tokenizer.json")
+    tok = CharTokenizer.load(root / "run" / "vocabs" / "source.json")
     good = "gato perro casa luna gato luna perro casa\n"
     bad = "otag orrep asac anul otag anul orrep asac\n"
     assert model.perplexity(tok.encode(good))["perplexity"] < \
@@ -57,7 +58,7 @@ def test_sampling_with_a_seed_is_reproducible(trained):
 def test_greedy_generation_continues_a_word(trained):
     root, _, _ = trained
     model = LanguageModel.load(root / "run")
-    tok = CharTokenizer.load(root / "run" / "tokenizer.json")
+    tok = CharTokenizer.load(root / "run" / "vocabs" / "source.json")
     ids = model.generate(list(tok.encode("luna per")), 3, temperature=0)
     assert tok.decode(ids).startswith("luna perro")
 

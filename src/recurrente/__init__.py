@@ -14,12 +14,32 @@ __version__ = "0.1.0"
 
 from recurrente.layers import GRU, LSTM, RNN, LSTMState  # noqa: E402
 from recurrente.layers.state import detach_state, init_state, reorder_state  # noqa: E402
-from recurrente.tasks.language_model import LanguageModel  # noqa: E402
-from recurrente.tasks.lm_training import LMOptions, train_language_model  # noqa: E402
+
+# The tasks load on first use, so that ``import recurrente`` (and ``recurrente --help``) pulls in
+# neither the trainer nor any task: name -> "module:attribute".
+_LAZY = {
+    "LanguageModel": "recurrente.tasks.lm.model:LanguageModel",
+    "LMOptions": "recurrente.tasks.lm.data:LMOptions",
+    "train_language_model": "recurrente.tasks.lm.task:train_language_model",
+    "SequenceClassifier": "recurrente.tasks.classify.model:SequenceClassifier",
+    "ClassifierOptions": "recurrente.tasks.classify.data:ClassifierOptions",
+    "train_classifier": "recurrente.tasks.classify.task:train_classifier",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'recurrente' has no attribute {name!r}")
+    import importlib
+    module, attribute = _LAZY[name].split(":")
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RNN", "LSTM", "GRU", "LSTMState",
     "init_state", "detach_state", "reorder_state",
-    "LanguageModel", "LMOptions", "train_language_model",
+    *_LAZY,
     "__version__",
 ]

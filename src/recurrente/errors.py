@@ -8,3 +8,9 @@ with status 2; it never shows a traceback for these.
 
 class UserError(ValueError):
     """Bad input from the user; the message is one sentence saying what was expected and what came."""
+
+
+def check_choice(flag: str, value, choices) -> None:
+    """UserError unless ``value`` is one of ``choices``: ``expected --pooling max or mean, got 'x'``."""
+    if value not in choices:
+        raise UserError(f"expected {flag} {' or '.join(map(str, choices))}, got {value!r}")

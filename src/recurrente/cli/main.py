@@ -11,7 +11,8 @@ from typing import List, Optional
 
 from recurrente.errors import UserError
 
-COMMANDS = ["check", "train", "eval", "sample", "lab", "inspect", "diagnose"]
+COMMANDS = ["check", "train", "eval", "sample", "classify", "predict", "lab", "inspect",
+            "diagnose"]
 
 
 def _available_commands() -> list:

@@ -41,15 +41,15 @@ def _prime_ids(tokenizer, prime):
 def run(args) -> int:
     from recurrente.errors import UserError
     from recurrente.generate.sampling import check_sampling_options
-    from recurrente.tasks.lm_inference import stream_tokens
-    from recurrente.tasks.lm_run import load_run
+    from recurrente.tasks.lm.inference import stream_tokens
+    from recurrente.train.run import load_run
     if args.n < 0:
         raise UserError(f"expected -n >= 0 tokens to generate, got {args.n}")
     if args.num_samples < 1:
         raise UserError(f"expected --num-samples >= 1, got {args.num_samples}")
     check_sampling_options(args.temperature, args.top_k, args.top_p)
-    loaded = load_run(args.run_dir, device=args.device)
-    tok = loaded.tokenizer
+    loaded = load_run(args.run_dir, device=args.device, task="lm")
+    tok = loaded.vocabs["source"]
     prime = _prime_ids(tok, args.prime)
     shown = [] if args.prime is None else prime
     texts = [list(shown) for _ in range(args.num_samples)]

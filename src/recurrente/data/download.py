@@ -127,7 +127,9 @@ class DatasetSpec:
     ``splits`` maps a split name (``"text"`` for single-text corpora, else ``train``/``valid``/
     ``test``) to a path relative to ``data_dir()``. Each split file is either one of ``files``
     or a member of the zip archive ``archive`` (then extracted to the same relative path).
-    ``clean(text, origin)`` turns the decoded file into the corpus text.
+    ``clean(text, origin)`` turns the decoded file into the corpus text. ``labelled`` marks a
+    dataset of labelled examples (tables read by :mod:`recurrente.data.formats`), not a text
+    corpus for a language model.
     """
 
     name: str
@@ -136,6 +138,7 @@ class DatasetSpec:
     files: tuple[RemoteFile, ...] = ()
     archive: RemoteFile | None = None
     clean: Callable[[str, str], str] = field(default=_keep)
+    labelled: bool = False
 
 
 def _ptb(prefix: str, digests: dict[str, str | None], check=None) -> tuple[RemoteFile, ...]:
@@ -153,6 +156,10 @@ def _ptb(prefix: str, digests: dict[str, str | None], check=None) -> tuple[Remot
 # DataDeps registration of WikiText-2 and Apple's mlx-data for the WikiText-2 zip; minGPT's
 # Dockerfile for tinyshakespeare). No published digest of the character-level PTB files was
 # found, so those get a content check instead; Gutenberg texts change, so Quijote gets its markers.
+# GLUE's SST-2 zip (7,439,277 bytes): the sha256 that Transformers.jl's DataDeps registration and
+# Hugging Face's GLUE download checksums pin for this exact URL (TensorFlow Datasets pins the same
+# digest and size for the older Firebase copy); torchtext's SST2 dataset pins the same URL's MD5,
+# 9f81648d4199384278b86e315dac217c.
 DATASETS: dict[str, DatasetSpec] = {
     "quijote": DatasetSpec(
         "quijote", "Don Quijote (Cervantes, Spanish), Project Gutenberg eBook #2000",
@@ -188,6 +195,13 @@ DATASETS: dict[str, DatasetSpec] = {
             ("https://wikitext.smerity.com/wikitext-2-v1.zip",
              "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip"),
             sha256="92675f1d63015c1c8b51f1656a52d5bdbc33aafa60cc47a218a66e7ee817488c")),
+    "sst2": DatasetSpec(
+        "sst2", "Stanford Sentiment Treebank, binary (GLUE SST-2): labelled sentences, 0/1",
+        splits={s: f"SST-2/{s}.tsv" for s in ("train", "dev")},
+        archive=RemoteFile(
+            "SST-2.zip", ("https://dl.fbaipublicfiles.com/glue/data/SST-2.zip",),
+            sha256="d67e16fb55739c1b32cdce9877596db1c127dc322d93c082281f64057c16deaa"),
+        labelled=True),
 }
 
 

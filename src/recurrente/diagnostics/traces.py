@@ -121,7 +121,7 @@ def run_steps(rnn, inputs: Tensor) -> List[Dict[str, Tensor]]:
 
 @torch.no_grad()
 def trace_ids(model, ids, tokens: Optional[List[str]] = None, top_k: int = 5) -> Trace:
-    """Trace a :class:`~recurrente.tasks.language_model.LanguageModel` over ``ids (T,)``."""
+    """Trace a :class:`~recurrente.tasks.lm.model.LanguageModel` over ``ids (T,)``."""
     ids = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(-1)
     if ids.numel() == 0:
         raise UserError("expected a text of at least one token, got an empty one")
@@ -164,14 +164,14 @@ def trace_text(model, tokenizer, text: str, top_k: int = 5) -> Trace:
 
 def load_run_model(directory):
     """``(model, tokenizer, config)`` of a language-model run directory, model in eval mode."""
-    from recurrente.tasks.lm_run import load_run
+    from recurrente.train.run import load_run
     try:
-        run = load_run(directory)
+        run = load_run(directory, task="lm")
     except (ValueError, TypeError) as e:
         if isinstance(e, UserError):
             raise
         raise UserError(f"cannot rebuild the model of {directory} ({e})") from None
-    return run.model, run.tokenizer, run.config
+    return run.model, run.vocabs["source"], run.config
 
 
 def read_text(path, max_chars: Optional[int] = None, encoding: str = "utf-8") -> str:

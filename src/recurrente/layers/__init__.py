@@ -3,6 +3,5 @@
 from recurrente.layers.modules import GRU, LSTM, RNN
 from recurrente.layers.factory import describe_layer, make_layer
 from recurrente.layers.state import LSTMState
-from recurrente.layers import fused  # noqa: F401,E402  registers implementation="fused"
 
 __all__ = ["RNN", "LSTM", "GRU", "LSTMState", "make_layer", "describe_layer"]

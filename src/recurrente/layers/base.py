@@ -156,7 +156,7 @@ class RecurrentLayer(nn.Module):
 
     def _stack(self, x: Tensor, state, lengths: Optional[Tensor], implementation: str):
         """Depth × directions around one runner; see the module docstring."""
-        runner = registry.RUNNERS[implementation][self.cell]
+        runner = registry.runner(implementation, self.cell)
         options, K = self.cell_options(), self.num_directions
         mask = None if lengths is None else padding_mask(lengths, x.shape[0], x.device)
         finals_h, finals_c = [], []

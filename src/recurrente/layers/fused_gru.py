@@ -46,7 +46,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.fused import (StepWeight, add_biases, bias_grads, first_grad,
+from recurrente.layers.fused_ops import (StepWeight, add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      previous_steps, project_inputs, recurrent_weight_grad,
                                      sigmoid_grad_times, step_views, time_chunks)

@@ -7,11 +7,13 @@ and variable lengths around it, so an implementation only ever writes one layer,
 ``native`` is the exception: torch runs the whole stack in one call.
 """
 
+import importlib
 from typing import Callable, Dict
 
-from recurrente.layers import scratch
-
-RUNNERS: Dict[str, Dict[str, Callable]] = {"scratch": scratch.RUNNERS}
+# implementation -> the module whose ``RUNNERS`` dict holds its per-cell runners, imported the
+# first time a layer runs it (no module registers itself as a side effect of being imported).
+MODULES: Dict[str, str] = {"fused": "recurrente.layers.fused",
+                           "scratch": "recurrente.layers.scratch"}
 NATIVE = "native"
 AUTO = "auto"
 DEFAULT = AUTO
@@ -29,8 +31,6 @@ def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
     """
     if implementation != AUTO:
         return implementation
-    if "fused" not in RUNNERS:
-        return NATIVE
     if cell == "gru" and not reset_after:
         return "fused"
     if device_type != "cpu":
@@ -40,14 +40,14 @@ def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
     return "fused"
 
 
-def register(implementation: str, runners: Dict[str, Callable]) -> None:
-    """Make ``implementation`` available to every layer (used by the fused implementation)."""
-    RUNNERS[implementation] = runners
+def runner(implementation: str, cell: str) -> Callable:
+    """The per-direction runner of ``cell`` in ``implementation`` (not ``native``)."""
+    return importlib.import_module(MODULES[implementation]).RUNNERS[cell]
 
 
 def available() -> list:
     """The concrete implementations, ``native`` first (``auto`` picks one of them)."""
-    return [NATIVE] + sorted(RUNNERS)
+    return [NATIVE] + sorted(MODULES)
 
 
 def choices() -> list:

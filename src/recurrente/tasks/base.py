@@ -1,6 +1,6 @@
-"""The task contract every model trained by :class:`recurrente.train.Trainer` follows.
+"""What a task is: a model that follows one contract, and the spec that registers it.
 
-A task is an ``nn.Module`` with ``loss(batch, state=None) -> (loss_sum, count, state)``:
+**The model** is an ``nn.Module`` with ``loss(batch, state=None) -> (loss_sum, count, state)``:
 
 - ``loss_sum``: the *sum* of per-item losses in the batch (a scalar tensor with a graph);
 - ``count``: how many items were summed (tokens, sequences), so metrics are sums over counts
@@ -10,9 +10,16 @@ A task is an ``nn.Module`` with ``loss(batch, state=None) -> (loss_sum, count, s
 
 The state is the one deviation from a pure ``loss(batch)``: a module never keeps state on
 ``self``, so the state has to travel through the call.
+
+**The spec** (:class:`TaskSpec`) is what a task gives the shared plumbing
+(:mod:`recurrente.train.run`, :mod:`recurrente.cli.common`): its options, how to prepare its data
+(vocabularies, batches, an evaluator), how to build its model, and the metric it is judged by.
+Everything else (run directory, resume, checkpoints, loading, the trainer, the command skeleton)
+is the same for every task.
 """
 
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -21,10 +28,16 @@ LossOutput = Tuple[Tensor, int, Optional[Any]]
 
 class Task(nn.Module):
     """Base class: subclasses implement :meth:`loss`, keep their constructor arguments in
-    ``self._config`` and their recurrent layer in ``self.rnn``."""
+    ``self._config`` and their recurrent layer in ``self.rnn``.
+
+    ``count_unit`` names what ``count`` counts (the progress bar's rate: ``tok/s``, ``seq/s``);
+    ``reports_perplexity`` puts ``exp(loss)`` beside the training loss.
+    """
 
     _config: dict
     rnn: nn.Module
+    count_unit = "tok"
+    reports_perplexity = False
 
     def loss(self, batch, state=None) -> LossOutput:  # pragma: no cover - interface
         raise NotImplementedError
@@ -41,3 +54,52 @@ class Task(nn.Module):
         """e.g. ``2x128 lstm (auto: native)``: names the kernel in use, so no slow path is silent."""
         from recurrente.layers import describe_layer
         return describe_layer(self.rnn)
+
+
+@dataclass
+class Prepared:
+    """A task's data, ready for the trainer.
+
+    ``vocabs``: role -> vocabulary (anything with ``save(path)``), stored as ``vocabs/<role>.json``;
+    ``batches``: training batches (``epoch(e, start)``, ``len``, ``carries_state``);
+    ``evaluate``: ``model -> {"loss": ..., metric: ...}`` on held-out data, or None;
+    ``record``: the ``data`` section of ``config.json``;
+    ``fingerprint``: what must be equal for ``--resume`` to continue (the data's digests);
+    ``description``: e.g. ``corpus.txt (1,234 train tokens, vocabulary 80)`` for the log;
+    ``extra``: whatever the task's ``build`` needs besides (pretrained vectors, ...);
+    ``notes``: sentences for the log (columns guessed, texts cut, vectors found).
+    """
+    vocabs: Dict[str, Any]
+    batches: Any
+    evaluate: Optional[Callable]
+    record: dict
+    fingerprint: Any
+    description: str
+    extra: Dict[str, Any] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)  # said once in the log (guessed columns, ...)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task as the registry knows it (see the module docstring).
+
+    ``prepare(opts, vocabs=None, stdin=None) -> Prepared``: with ``vocabs`` (a resumed run's),
+    encode with them instead of fitting new ones. ``build(opts, prepared) -> Task``.
+    ``metrics``: metric -> ``"min"`` or ``"max"`` (what is better), the first being the one
+    judged by default. ``positional``: the options field the command's positional argument
+    fills (named so in messages). ``summarize(best: dict, prepared) -> dict``: task-specific
+    lines of the summary from the best evaluation.
+    """
+    name: str
+    title: str
+    model_class: str
+    options: type
+    prepare: Callable
+    build: Callable
+    metrics: Dict[str, str]
+    positional: str
+    summarize: Callable = field(default=lambda best, prepared: {})
+
+    @property
+    def default_monitor(self) -> str:
+        return next(iter(self.metrics))

@@ -13,35 +13,66 @@ from recurrente.train import checkpoint
 
 
 class ProgressBar:
-    """tqdm bar with tokens/s, loss and perplexity (on stderr; quiet when not wanted)."""
+    """Progress on stderr: a tqdm bar in a terminal, and a plain line every ``every`` seconds
+    elsewhere (CI, pipes, ``nohup``), rather than a bar redrawn thousands of times. Shows the
+    loss, ``exp(loss)`` for tasks that report perplexity, the rate in the task's unit
+    (tokens or sequences per second), and every metric of each evaluation."""
 
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.bar = enabled, None
+    def __init__(self, enabled: bool = True, every: float = 10.0, stream=None):
+        self.enabled, self.every, self.stream, self.bar = enabled, every, stream, None
 
     def on_start(self, trainer):
-        c = trainer.config
+        c, stream = trainer.config, self.stream or sys.stderr
         total = c.max_steps or (c.epochs * len(trainer.batches) if c.epochs else None)
+        self.unit = getattr(trainer.task, "count_unit", "tok")
+        self.perplexity = getattr(trainer.task, "reports_perplexity", False)
+        self.plain = self.enabled and not _is_terminal(stream)
         self.bar = tqdm(total=total, initial=trainer.progress.step, unit="step",
-                        disable=not self.enabled, file=sys.stderr, dynamic_ncols=True,
+                        disable=not self.enabled or self.plain, file=stream, dynamic_ncols=True,
                         desc=f"train [{getattr(trainer.task, 'describe', lambda: '')()}]")
-        self._t0, self._tokens = time.perf_counter(), 0
+        self._t0 = self._last = time.perf_counter()
+        self._count = 0
+
+    def _fields(self, record) -> dict:
+        rate = self._count / max(1e-9, time.perf_counter() - self._t0)
+        fields = {"loss": f"{record['loss']:.3f}"}
+        if self.perplexity:
+            fields["ppl"] = f"{math.exp(min(record['loss'], 50)):.2f}"
+        fields[f"{self.unit}_s"] = f"{rate:,.0f}"
+        return fields
 
     def on_step(self, trainer, record):
-        self._tokens += record["tokens"]
+        self._count += record["tokens"]
         self.bar.update(1)
-        if record["step"] % 10 == 0:
-            rate = self._tokens / max(1e-9, time.perf_counter() - self._t0)
-            self.bar.set_postfix(loss=f"{record['loss']:.3f}",
-                                 ppl=f"{math.exp(min(record['loss'], 50)):.2f}",
-                                 tok_s=f"{rate:,.0f}", refresh=False)
+        now = time.perf_counter()
+        if self.plain and now - self._last >= self.every:
+            self._last = now
+            fields = " ".join(f"{k} {v}" for k, v in self._fields(record).items())
+            self._write(f"step {record['step']} ({trainer.progress.elapsed:.0f} s): {fields}")
+        elif not self.plain and record["step"] % 10 == 0:
+            self.bar.set_postfix(**self._fields(record), refresh=False)
 
     def on_eval(self, trainer, record):
-        self.bar.write(f"step {record['step']}: valid loss {record['valid_loss']:.4f}, "
-                       f"perplexity {math.exp(min(record['valid_loss'], 50)):.3f}"
-                       + (" (best)" if record["improved"] else ""), file=sys.stderr)
+        shown = [f"{k[len('valid_'):]} {_number(v)}" for k, v in record.items()
+                 if k.startswith("valid_") and isinstance(v, (int, float))]
+        self._write(f"step {record['step']}: valid " + ", ".join(shown)
+                    + (" (best)" if record["improved"] else ""))
+
+    def _write(self, line: str) -> None:
+        if self.enabled:
+            self.bar.write(line, file=self.stream or sys.stderr)
 
     def on_end(self, trainer):
         self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _number(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
 
 
 class MetricsLog:
@@ -76,7 +107,7 @@ class MetricsLog:
                 "loss": sum(r["loss"] for r in w) / len(w), "lr": w[-1]["lr"],
                 "grad_norm": sum(norms) / len(norms), "grad_norm_max": max(norms),
                 "grad_norms": norms, "clipped_fraction": sum(r["clipped"] for r in w) / len(w),
-                "tokens_per_s": sum(r["tokens"] for r in w) / max(1e-9, now - self._t),
+                "items_per_s": sum(r["tokens"] for r in w) / max(1e-9, now - self._t),
                 "elapsed": trainer.progress.elapsed}
         self._write(line)
         self.window, self._t = [], now

@@ -2,9 +2,9 @@
 
 A run directory holds::
 
-    config.json        how to rebuild the model, the data it saw, the training options
-    tokenizer.json     the vocabulary (written by the trainer's caller)
-    model.safetensors  the best weights so far (by validation loss): what eval and sample load
+    config.json        the task, how to rebuild the model, the data it saw, the training options
+    vocabs/            the vocabularies by role (written by :mod:`recurrente.train.run`)
+    model.safetensors  the best weights so far (by the monitored metric): what eval loads
     last/              the resume point: model.safetensors + trainer_state.pt, always a pair
     metrics.jsonl      one JSON object per logged step or evaluation
 
@@ -119,6 +119,11 @@ def save_last(directory: Path, model, trainer_state: dict) -> None:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def has_last(directory: Path) -> bool:
+    """Whether the run has a resume point (``last/``, or ``last.old/`` after a crash mid-swap)."""
+    return any((Path(directory) / name / STATE).exists() for name in (LAST, LAST + ".old"))
 
 
 def load_last(directory: Path, model) -> dict:

@@ -5,6 +5,12 @@ norm (the norm *before* clipping is logged), optimizer step, learning-rate sched
 state returned by the task is detached and carried into the next batch when the batches carry
 state (sequential partitioning = truncated BPTT). Evaluation, checkpoints, early stopping,
 logging and the progress bar are callbacks; the loop knows nothing about the model.
+
+A batch is any structure of tensors (tuple, list, dict, nested) that the task's ``loss`` takes;
+the trainer moves its tensors to the device. The best checkpoint, the plateau schedule and early
+stopping follow one *monitored* metric of the evaluation, with its mode: ``("loss", "min")`` for
+a language model, ``("accuracy", "max")`` for a classifier. The trainer never reseeds the global
+random generator: the caller seeds before building the model, and a resumed run restores it.
 """
 
 import math
@@ -37,6 +43,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     device: str = "auto"
+    monitor: Optional[str] = None  # the evaluation metric the best checkpoint follows (task's)
 
     def validate(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -55,7 +62,27 @@ class TrainConfig:
                 raise UserError(f"expected --{name.replace('_', '-')} >= 0, got {value}")
 
 
-def resolve_device(name: str) -> torch.device:
+# Training options that ``--resume`` lets a user change (and records); every other option of a
+# run (data, model, optimizer, seed, schedule shape) would make the resumed run another one.
+CHANGEABLE_ON_RESUME = frozenset({"lr", "weight_decay", "momentum", "clip", "epochs", "max_steps",
+                                  "time_budget", "eval_every", "patience", "log_every", "device"})
+MODES = ("min", "max")
+
+
+def move_to(batch, device: torch.device):
+    """``batch`` with every tensor in it on ``device`` (tuples, lists and dicts, nested)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(move_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    return batch
+
+
+def resolve_device(name) -> torch.device:
+    if isinstance(name, torch.device):
+        return name
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -73,14 +100,16 @@ class Progress:
     batch: int = 0  # next batch index within the epoch
     tokens: int = 0
     elapsed: float = 0.0
-    best: float = math.inf
+    best: float = math.inf  # best monitored value (-inf start when higher is better)
     bad_evals: int = 0
     stop_reason: str = ""
     history: List[dict] = field(default_factory=list)
 
 
 class Trainer:
-    """Train ``task`` on ``batches``; ``evaluate(task) -> {"loss": ...}`` scores held-out data.
+    """Train ``task`` on ``batches``; ``evaluate(task) -> {"loss": ..., metric: ...}`` scores
+    held-out data, and ``monitor`` (with ``mode`` ``"min"`` or ``"max"``) names the metric that
+    decides the best checkpoint, the plateau schedule and early stopping.
 
     ``batches`` has ``epoch(e, start=k)`` (an iterable of batches, deterministic in ``e``),
     ``len()`` and ``carries_state``. Callbacks get ``on_start``, ``on_step``, ``on_eval``,
@@ -88,16 +117,19 @@ class Trainer:
     """
 
     def __init__(self, task, batches, config: TrainConfig,
-                 evaluate: Optional[Callable] = None, callbacks=()):
+                 evaluate: Optional[Callable] = None, callbacks=(), monitor: str = "loss",
+                 mode: str = "min"):
         config.validate()
+        if mode not in MODES:
+            raise ValueError(f"expected mode 'min' or 'max', got {mode!r}")
         self.config, self.batches, self.evaluate = config, batches, evaluate
+        self.monitor, self.mode = monitor, mode
         self.device = resolve_device(config.device)
-        torch.manual_seed(config.seed)
         self.task = task.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, task.parameters(), config.lr,
                                         config.weight_decay, config.momentum)
         self.plateau = Plateau()
-        self.progress = Progress()
+        self.progress = Progress(best=math.inf if mode == "min" else -math.inf)
         self.carry = None  # recurrent state carried between batches
         self.callbacks = list(callbacks)
         self._interrupted = False
@@ -146,7 +178,7 @@ class Trainer:
         p, config = self.progress, self.config
         self.task.train()
         lr = self._set_learning_rate()
-        batch = tuple(t.to(self.device, non_blocking=True) for t in batch)
+        batch = move_to(batch, self.device)
         carry = self.carry if self.batches.carries_state else None
         loss_sum, count, carry = self.task.loss(batch, carry)
         loss = loss_sum / count
@@ -168,12 +200,17 @@ class Trainer:
         """Score held-out data, update best/plateau/early-stopping, tell the callbacks."""
         p = self.progress
         result = dict(self.evaluate(self.task))
-        improved = result["loss"] < p.best - 1e-9
+        if self.monitor not in result:
+            raise KeyError(f"the evaluation gave {sorted(result)}, not the monitored "
+                           f"{self.monitor!r}")
+        value = float(result[self.monitor])
+        sign = 1.0 if self.mode == "min" else -1.0  # compare as "lower is better"
+        improved = sign * value < sign * p.best - 1e-9
         if improved:
-            p.best, p.bad_evals = result["loss"], 0
+            p.best, p.bad_evals = value, 0
         else:
             p.bad_evals += 1
-        self.plateau.update(result["loss"])
+        self.plateau.update(sign * value)
         record = {"step": p.step, "improved": improved, **{f"valid_{k}": v for k, v in result.items()}}
         p.history.append(record)
         self._call("on_eval", record)

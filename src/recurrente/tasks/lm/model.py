@@ -72,17 +72,17 @@ class LanguageModel(Task):
                                    reduction="sum")
         return loss_sum, y.numel(), state
 
-    # -- evaluation and generation (implemented in recurrente.tasks.lm_inference) --------------
+    # -- evaluation and generation (implemented in recurrente.tasks.lm.inference) --------------
     def perplexity(self, ids, chunk: int = 512) -> dict:
         """Exact cross-entropy of a whole token sequence, scanned in order, state carried."""
-        from recurrente.tasks.lm_inference import evaluate_stream
+        from recurrente.tasks.lm.inference import evaluate_stream
         return evaluate_stream(self, ids, chunk)
 
     def generate(self, prompt_ids: List[int], n: int, temperature: float = 1.0,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
                  seed: Optional[int] = None) -> List[int]:
         """The prompt's ids followed by ``n`` new ones sampled autoregressively."""
-        from recurrente.tasks.lm_inference import generate_batch
+        from recurrente.tasks.lm.inference import generate_batch
         return generate_batch(self, [list(prompt_ids)], n, temperature, top_k, top_p, seed)[0]
 
     # -- files -------------------------------------------------------------------------------

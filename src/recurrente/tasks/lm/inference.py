@@ -1,4 +1,4 @@
-"""Evaluation and generation for :class:`~recurrente.tasks.language_model.LanguageModel`."""
+"""Evaluation and generation for :class:`~recurrente.tasks.lm.model.LanguageModel`."""
 
 import math
 import sys

@@ -1,0 +1,175 @@
+"""``recurrente classify train|eval|predict``: label whole texts (many-to-one)."""
+
+import argparse
+import json
+import sys
+
+from recurrente.cli.common import add_train_arguments
+from recurrente.layers.pooling import POOLINGS
+from recurrente.layers.registry import DEFAULT, choices
+
+EXAMPLE = """examples:
+  recurrente classify train reviews.csv --out runs/reviews          # columns guessed by name
+  recurrente classify train data.tsv --text-column review --label-column stars --out runs/r
+  recurrente classify train corpus/ --out runs/topics   # corpus/<class>/*.txt
+  recurrente classify train sst2 --out runs/sst2 --time-budget 600
+  recurrente classify eval runs/reviews --data more_reviews.csv --png confusion.png
+  echo "una película preciosa" | recurrente classify predict runs/reviews --top-k 2"""
+
+DATA_FLAGS = {
+    "--valid": (str, "validation file (default: held out of DATA, stratified)"),
+    "--test": (str, "test file (default: held out of DATA, stratified)"),
+    "--text-column": (str, "column of the texts (default: guessed: text, sentence, review, ...)"),
+    "--label-column": (str, "column of the labels (default: guessed: label, class, ...)"),
+    "--encoding": (str, "text encoding of the files (default utf-8)"),
+    "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
+    "--min-freq": (int, "drop words seen fewer times in training (default 1)"),
+    "--vocab-size": (int, "cap on the vocabulary (most frequent kept)"),
+    "--max-len": (int, "cut texts to this many tokens (default 400)"),
+    "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
+}
+MODEL_FLAGS = {
+    "--cell": (str, "lstm, gru or rnn (default lstm)"),
+    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
+    "--layers": (int, "stacked recurrent layers (default 1)"),
+    "--hidden": (int, "hidden size H per direction (default 128)"),
+    "--embedding": (int, "embedding size (default H, or the vectors' size)"),
+    "--pooling": (str, f"{', '.join(POOLINGS)} (default max)"),
+    "--dropout": (float, "dropout on embeddings, between layers and on the pooled vector "
+                         "(default 0.3)"),
+    "--batch-size": (int, "texts per batch (default 32)"),
+}
+SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
+            "--keep-case": "keep upper case (default: lowercase the texts)"}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("classify", help="classify texts: train, eval, predict",
+                              description=__doc__, epilog=EXAMPLE,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB")
+    t = verbs.add_parser("train", help="train a classifier on labelled texts", epilog=EXAMPLE,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("data", metavar="DATA",
+                   help="CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder "
+                        "of .txt files per class, or a dataset name (sst2)")
+    add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)
+    t.set_defaults(run=run_train)
+    e = verbs.add_parser("eval", help="accuracy, F1 and confusion matrix of a trained run")
+    add_eval_arguments(e)
+    e.set_defaults(run=run_eval)
+    r = verbs.add_parser("predict", help="label texts, one per line (a file or stdin)")
+    add_predict_arguments(r)
+    r.set_defaults(run=run_predict)
+    p.set_defaults(run=lambda args: _usage(p))
+
+
+def _usage(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def add_eval_arguments(e) -> None:
+    e.add_argument("run_dir", metavar="RUN")
+    where = e.add_mutually_exclusive_group()
+    where.add_argument("--data", help="a labelled file to score (default: the run's test split)")
+    where.add_argument("--split", default="test", help="train, valid or test (default test)")
+    e.add_argument("--encoding", default="utf-8", help="encoding of --data (default utf-8)")
+    e.add_argument("--png", help="also draw the confusion matrix into this PNG file")
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_predict_arguments(r) -> None:
+    r.add_argument("run_dir", metavar="RUN")
+    r.add_argument("input", nargs="?", default="-", help="a text file, one text per line, or - "
+                                                          "for stdin (default)")
+    r.add_argument("--top-k", type=int, default=1, help="show the k most likely labels")
+    r.add_argument("--json", action="store_true", help="one JSON object per line")
+    r.add_argument("--encoding", default="utf-8", help="encoding of the input (default utf-8)")
+    r.add_argument("--batch-size", type=int, default=64, help="texts scored at once (default 64)")
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+
+
+def run_train(args) -> int:
+    from recurrente.cli.common import options_from_args, run_training
+    from recurrente.tasks.classify.task import SPEC
+    for switch, field in (("unidirectional", "bidirectional"), ("keep_case", "lowercase")):
+        setattr(args, field, False if getattr(args, switch) else None)
+    opts = options_from_args(args, SPEC, [*DATA_FLAGS, *MODEL_FLAGS, "--bidirectional",
+                                          "--lowercase"], positional=args.data)
+    return run_training(args, SPEC, opts, "recurrente classify train")
+
+
+def run_eval(args) -> int:
+    from recurrente.tasks.classify.metrics import as_json, evaluate_examples, plot_confusion, table
+    from recurrente.tasks.classify.task import examples_of
+    from recurrente.train.run import load_run
+    run = load_run(args.run_dir, device=args.device, task="classify")
+    examples = examples_of(run, args.split, args.data, args.encoding)
+    labels = run.vocabs["labels"].itos
+    result = evaluate_examples(run.model, examples, report=True)
+    what = args.data or f"{args.split} split"
+    if args.png:
+        plot_confusion(result, labels, args.png, title=f"{what}: accuracy "
+                       f"{result['accuracy']:.3f}, macro F1 {result['macro_f1']:.3f}")
+    if args.json:
+        print(as_json(result, labels))
+        return 0
+    print(f"{what}: {result['examples']:,} texts, loss {result['loss']:.4f}, accuracy "
+          f"{result['accuracy']:.4f}, macro F1 {result['macro_f1']:.4f}"
+          + (f" ({examples.truncated} cut to --max-len)" if examples.truncated else ""))
+    print(table(result, labels))
+    return 0
+
+
+def run_predict(args) -> int:
+    from recurrente.errors import UserError
+    from recurrente.tasks.classify.model import SequenceClassifier
+    if args.top_k < 1:
+        raise UserError(f"expected --top-k >= 1, got {args.top_k}")
+    if args.batch_size < 1:
+        raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
+    from recurrente.train.trainer import resolve_device
+    model = SequenceClassifier.load(args.run_dir, device=resolve_device(args.device))
+    cut = 0
+    for lines in _line_batches(args.input, args.encoding, args.batch_size):
+        long = sum(len(model.vocabs["source"].tokens(line)) > model.max_len for line in lines)
+        if long and not cut:
+            print(f"note: texts longer than the run's --max-len {model.max_len} tokens are cut "
+                  f"to it", file=sys.stderr)
+        cut += long
+        for text, result in zip(lines, model.predict(lines, top_k=args.top_k)):
+            if args.json:
+                print(json.dumps({"text": text, **result}, ensure_ascii=False))
+            elif args.top_k == 1:
+                print(f"{result['label']}\t{result['probability']:.4f}")
+            else:
+                print("\t".join(f"{label} {p:.4f}" for label, p in result["top"]))
+        sys.stdout.flush()  # stdin streams: each batch is answered before the next is read
+    return 0
+
+
+def _line_batches(source: str, encoding: str, size: int):
+    """Lists of up to ``size`` lines (line ends stripped) from a file or stdin, as they come;
+    stdin is read line by line, so an interactive user gets each answer at once."""
+    from recurrente.errors import UserError
+    if source == "-":
+        stream, interactive = sys.stdin, sys.stdin.isatty()
+    else:
+        try:
+            stream, interactive = open(source, encoding=encoding), False
+        except FileNotFoundError:
+            raise UserError(f"file not found: {source}") from None
+    batch = []
+    try:
+        for line in stream:
+            batch.append(line.rstrip("\r\n"))
+            if len(batch) >= (1 if interactive else size):
+                yield batch
+                batch = []
+    except UnicodeDecodeError as e:
+        raise UserError(f"{source} is not valid {encoding} text ({e.reason} at byte {e.start}); "
+                        f"pass --encoding") from None
+    if batch:
+        yield batch

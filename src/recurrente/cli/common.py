@@ -1,0 +1,108 @@
+"""What every task's ``train`` command shares: the training flags, the options they make, the
+run they start or resume, and the summary line.
+
+A task's command gives its own data and model flags as tables ``{flag: (type, help)}``; each
+flag fills the options field of the same name (``--seq-len`` -> ``seq_len``). Options come from
+the task's defaults, then a preset (or, with ``--resume``, the run's saved options), then the
+flags given; :func:`recurrente.train.run.train_run` refuses a resume whose data or model flags
+differ from the run's.
+"""
+
+import argparse
+import json
+import sys
+
+
+TRAIN_FLAGS = {
+    "--optimizer": (str, "adamw, adam, sgd or adadelta (default adamw)"),
+    "--lr": (float, "peak learning rate (default 3e-3)"),
+    "--weight-decay": (float, "weight decay (default 0)"),
+    "--clip": (float, "clip gradients to this global norm; 0 disables (default 1.0)"),
+    "--schedule": (str, "cosine (with warm-up), plateau or constant (default cosine)"),
+    "--epochs": (int, "stop after this many passes over the training data"),
+    "--max-steps": (int, "stop after this many optimizer steps"),
+    "--time-budget": (float, "stop after this many seconds of training (default 180 if no other "
+                             "limit)"),
+    "--eval-every": (int, "evaluate and checkpoint every N steps (default 200)"),
+    "--patience": (int, "early stop after N evaluations without improvement"),
+    "--monitor": (str, "the validation metric that picks the best checkpoint (default: the "
+                       "task's)"),
+    "--seed": (int, "random seed (default 0)"),
+    "--device": (str, "auto, cpu or cuda (default auto)"),
+}
+DEFAULT_TIME_BUDGET = 180.0
+
+
+def field_of(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def add_train_arguments(p: argparse.ArgumentParser, groups: dict, switches: dict = ()) -> None:
+    """``--out``, ``--resume``, ``--quiet``, ``--json``, then each ``{group: {flag: (type, help)}}``
+    and the training flags; ``switches`` are ``store_true`` flags ``{flag: help}``."""
+    p.add_argument("--out", required=True, help="run directory to create (or --resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    for flag, text in dict(switches).items():
+        p.add_argument(flag, action="store_true", default=None, help=text)
+    for group, flags in {**groups, "training": TRAIN_FLAGS}.items():
+        g = p.add_argument_group(group)
+        for flag, (kind, text) in flags.items():
+            g.add_argument(flag, type=kind, default=None, help=text)
+
+
+def options_from_args(args, spec, flags, positional=None, base=None):
+    """The task's options: ``base`` (a preset's values), or the saved ones when resuming, then
+    the flags given (``flags``: every data, model and switch flag of the command)."""
+    from recurrente.train.checkpoint import CONFIG, read_config
+    from recurrente.train.run import options_from_record
+    from pathlib import Path
+    values, train = dict(base or {}), {}
+    if args.resume and (Path(args.out) / CONFIG).exists():
+        values = dict(read_config(args.out).get("options", {}))
+        train = values.pop("train", {})
+    if positional is not None:
+        values[spec.positional] = positional
+    for flag in flags:
+        value = getattr(args, field_of(flag))
+        if value is not None:
+            values[field_of(flag)] = value
+    given = {field_of(f): getattr(args, field_of(f)) for f in TRAIN_FLAGS}
+    train.update({k: v for k, v in given.items() if v is not None})
+    if not any(train.get(k) for k in ("epochs", "max_steps", "time_budget")):
+        train["time_budget"] = DEFAULT_TIME_BUDGET
+    if train.get("clip") == 0:
+        train["clip"] = None
+    return options_from_record(spec.options, {**values, "train": train})
+
+
+def run_training(args, spec, opts, command: str) -> int:
+    """Train (or resume) and print the summary: one line, or one JSON object with ``--json``."""
+    from recurrente.train.run import train_run
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    summary = train_run(spec, opts, args.out, resume=args.resume,
+                        progress=not (args.quiet or args.json), stdin=sys.stdin, log=log)
+    interrupted = summary["stop_reason"] == "interrupted"
+    if args.json:
+        print(json.dumps(summary))
+    elif interrupted:
+        print(f"interrupted at step {summary['steps']}; the checkpoint is saved: continue with "
+              f"'{command} ... --out {summary['out']} --resume'")
+    else:
+        print(summary_line(summary))
+    return 130 if interrupted else 0
+
+
+def summary_line(summary: dict) -> str:
+    line = (f"trained {summary['steps']} steps ({summary['stop_reason']}) in "
+            f"{summary['train_seconds']:.0f} s at {summary['items_per_s']:,.0f} "
+            f"{'tokens' if summary['unit'] == 'tok' else 'sequences'}/s "
+            f"[{summary['implementation']}]")
+    shown = [f"{k[len('valid_'):].replace('_', ' ')} {v:.3f}" for k, v in summary.items()
+             if k.startswith("valid_") and isinstance(v, float) and k != "valid_loss"]
+    if summary.get("valid_loss") is not None:
+        shown.insert(0, f"loss {summary['valid_loss']:.4f}")
+    if shown:
+        line += "; valid " + ", ".join(shown)
+    return line + f"; saved to {summary['out']}"

@@ -1,0 +1,1 @@
+"""The language model: next-token classification over a corpus (model, data, inference, task)."""

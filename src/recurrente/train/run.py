@@ -1,0 +1,251 @@
+"""One run directory for every task: create, resume, conflict checks, vocabularies, summary.
+
+``train_run(spec, opts, out)`` is what ``recurrente train`` and ``recurrente classify train``
+(and every later task's ``train``) call; :func:`load_run` is what their ``eval`` and
+``predict`` call. A run directory (see :mod:`recurrente.train.checkpoint`)::
+
+    config.json        {"task", "model", "data", "options", "resumes"}
+    vocabs/<role>.json the vocabularies (source, labels, ...): vocabs/source.json for a language
+                       model (older runs: tokenizer.json, still read)
+    model.safetensors  the best weights by the monitored metric
+    last/              the resume point
+    metrics.jsonl      the log
+
+Starting: ``--out`` must not hold a run. Resuming: the options must be the run's own, except
+those in :data:`~recurrente.train.trainer.CHANGEABLE_ON_RESUME` (budgets, learning rate, ...),
+whose new values are recorded; the data must have the same digests. A run killed before its
+first checkpoint has a ``config.json`` but nothing to resume: ``--resume`` then starts it afresh
+from its saved options, and says so.
+"""
+
+import dataclasses
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+
+from recurrente.errors import UserError
+from recurrente.tasks import registry
+from recurrente.tasks.base import Prepared, TaskSpec
+from recurrente.train import checkpoint
+from recurrente.train.callbacks import Checkpointer, MetricsLog, ProgressBar
+from recurrente.train.trainer import CHANGEABLE_ON_RESUME, TrainConfig, Trainer
+
+VOCABS = "vocabs"
+OLD_TOKENIZER = "tokenizer.json"
+
+
+# ----------------------------------------------------------------------------- options
+
+def options_record(opts) -> dict:
+    """A task's options as plain JSON (``train`` as a nested section)."""
+    record = {f.name: getattr(opts, f.name) for f in dataclasses.fields(opts) if f.name != "train"}
+    record = {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
+    return {**record, "train": dataclasses.asdict(opts.train)}
+
+
+def options_from_record(cls, record: dict, **overrides):
+    """Rebuild options of class ``cls`` from :func:`options_record`'s output (unknown keys of a
+    newer version are an error, missing ones take today's defaults)."""
+    values = dict(record)
+    train = TrainConfig(**{**values.pop("train", {}), **overrides.pop("train", {})})
+    tuples = {f.name for f in dataclasses.fields(cls) if isinstance(f.default, tuple)}
+    values = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return cls(**{**values, **overrides}, train=train)
+    except TypeError as e:
+        raise UserError(f"the saved options do not fit this version of recurrente ({e})") from None
+
+
+def flag_name(spec: TaskSpec, name: str) -> str:
+    return name.upper() if name == spec.positional else "--" + name.replace("_", "-")
+
+
+def check_same_options(spec: TaskSpec, saved: dict, opts) -> Dict[str, Any]:
+    """UserError naming the first option that differs from the run's own, unless it is one that
+    may change on resume; returns those that did change ``{name: (old, new)}``."""
+    now = options_record(opts)
+    defaults = options_record(spec.options())
+    changed = {}
+    for section, names in (("", [k for k in now if k != "train"]), ("train", list(now["train"]))):
+        for name in names:
+            new = now[section][name] if section else now[name]
+            old = (saved.get(section, {}) if section else saved).get(
+                name, defaults[section][name] if section else defaults[name])
+            if new == old:
+                continue
+            if section and name in CHANGEABLE_ON_RESUME:
+                changed[name] = (old, new)
+                continue
+            raise UserError(f"--resume: {flag_name(spec, name)} {_shown(new)} differs from the "
+                            f"run's {_shown(old)}; a resumed run keeps its data, model and "
+                            f"optimisation options (start a new --out to change them)")
+    return changed
+
+
+def _shown(value) -> str:
+    return "(none)" if value is None else str(value)
+
+
+# ----------------------------------------------------------------------------- training
+
+def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = True,
+              stdin=None, log=print) -> dict:
+    """Train (or resume) ``spec``'s model with ``opts`` into run directory ``out``; return a
+    summary dict (steps, stop reason, throughput, the best validation metrics, ...)."""
+    out = Path(out)
+    start = _how_to_start(out, resume, log)
+    config = checkpoint.read_config(out) if start != "fresh" else {}
+    changed = check_same_options(spec, config.get("options", {}), opts) if config else {}
+    data = spec.prepare(opts, vocabs=load_vocabs(out) if start == "resume" else None,
+                        stdin=stdin)
+    if start == "resume":
+        _check_same_data(config, data, out)
+        model = checkpoint.model_from_config(registry.model_class(spec.model_class), config, out)
+    else:
+        torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
+        model = spec.build(opts, data)
+    monitor = opts.train.monitor or spec.default_monitor
+    if monitor not in spec.metrics:
+        raise UserError(f"expected --monitor {' or '.join(spec.metrics)} for a {spec.title}, "
+                        f"got {monitor!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(model, data.batches, opts.train, data.evaluate,
+                      callbacks=[ProgressBar(progress),
+                                 MetricsLog(out / "metrics.jsonl", opts.train.log_every),
+                                 Checkpointer(out, every=opts.train.eval_every)],
+                      monitor=monitor, mode=spec.metrics[monitor])
+    if start == "resume":
+        trainer.load_state_dict(checkpoint.load_last(out, trainer.task))
+        _record_resume(out, config, opts, changed)
+    else:
+        save_vocabs(out, data.vocabs)
+        checkpoint.update_config(out, format="recurrente-run", task=spec.name,
+                                 model={"class": type(model).__name__, **model.config()},
+                                 data={**data.record, "fingerprint": _jsonable(data.fingerprint)},
+                                 options=options_record(opts))
+    for note in data.notes:
+        log(note)
+    log(f"training a {spec.title}, {model.describe()}, on {data.description} "
+        f"(device {trainer.device}; best checkpoint by valid {monitor})")
+    started = time.perf_counter()
+    result = trainer.fit()
+    return _summary(spec, trainer, result, data, out, time.perf_counter() - started)
+
+
+def _how_to_start(out: Path, resume: bool, log) -> str:
+    """``fresh``, ``resume`` or ``restart`` (a run with options but no checkpoint yet)."""
+    exists = (out / checkpoint.CONFIG).exists()
+    if exists and not resume:
+        raise UserError(f"{out} already holds a run; pass --resume to continue it, or choose "
+                        f"another --out")
+    if resume and not exists:
+        raise UserError(f"--resume: {out} is not a run to resume (no {checkpoint.CONFIG})")
+    if not resume:
+        return "fresh"
+    if checkpoint.has_last(out):
+        return "resume"
+    log(f"{out} has no checkpoint yet (the run stopped before its first one): starting it "
+        f"afresh from its saved options")
+    for stale in (checkpoint.WEIGHTS, "metrics.jsonl", OLD_TOKENIZER):
+        (out / stale).unlink(missing_ok=True)
+    shutil.rmtree(out / VOCABS, ignore_errors=True)
+    return "restart"
+
+
+def _check_same_data(config: dict, data: Prepared, out: Path) -> None:
+    before = config.get("data", {})
+    saved = before.get("fingerprint")
+    if saved is None:  # a run from before fingerprints: its source digest
+        saved, now = before.get("source", {}).get("sha256"), data.record.get("source", {}).get("sha256")
+    else:
+        now = _jsonable(data.fingerprint)
+    if saved != now:
+        raise UserError(f"--resume: the data differs from what {out} was trained on (its digest "
+                        f"changed); resume with the same data, or start a new --out")
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
+def _record_resume(out: Path, config: dict, opts, changed: dict) -> None:
+    resumes = config.get("resumes", [])
+    resumes.append({"changed": {k: {"from": a, "to": b} for k, (a, b) in changed.items()}})
+    checkpoint.update_config(out, options=options_record(opts), resumes=resumes)
+
+
+def _summary(spec: TaskSpec, trainer, progress, data: Prepared, out: Path, wall: float) -> dict:
+    best = next((r for r in reversed(progress.history) if r["improved"]), None)
+    metrics = {k[len("valid_"):]: v for k, v in (best or {}).items() if k.startswith("valid_")}
+    summary = {"task": spec.name, "steps": progress.step, "stop_reason": progress.stop_reason,
+               "train_seconds": progress.elapsed, "wall_seconds": wall,
+               "items_per_s": progress.tokens / max(progress.elapsed, 1e-9),
+               "unit": trainer.task.count_unit, "out": str(out),
+               "implementation": trainer.task.rnn.implementation_for(trainer.device),
+               "monitor": trainer.monitor, "best_step": best["step"] if best else None,
+               **{f"valid_{k}": v for k, v in metrics.items()}}
+    summary.update(spec.summarize(metrics, data))
+    return summary
+
+
+# ----------------------------------------------------------------------------- vocabularies
+
+def save_vocabs(out: Path, vocabs: dict) -> None:
+    for role, vocab in vocabs.items():
+        vocab.save(Path(out) / VOCABS / f"{role}.json")
+
+
+def load_vocabs(out) -> dict:
+    """role -> vocabulary of a run; a language-model run from before roles has ``tokenizer.json``,
+    which is its ``source`` vocabulary."""
+    from recurrente.data.vocab import load_vocab
+    out = Path(out)
+    vocabs = {p.stem: load_vocab(p) for p in sorted((out / VOCABS).glob("*.json"))}
+    if not vocabs and (out / OLD_TOKENIZER).exists():
+        vocabs["source"] = load_vocab(out / OLD_TOKENIZER)
+    return vocabs
+
+
+# ----------------------------------------------------------------------------- loading
+
+@dataclass
+class LoadedRun:
+    """A trained run, ready for evaluation or prediction."""
+    directory: Path
+    config: dict
+    spec: TaskSpec
+    model: Any
+    vocabs: dict
+
+    @property
+    def options(self):
+        return options_from_record(self.spec.options, self.config.get("options", {}))
+
+
+def load_run(directory, device: str = "cpu", implementation: Optional[str] = None,
+             task: Optional[str] = None) -> LoadedRun:
+    """Model (best weights), spec and vocabularies of any task's run directory, by the model
+    class its ``config.json`` names; ``task``: refuse a run of another task, in one sentence."""
+    from recurrente.train.trainer import resolve_device
+    directory = Path(directory)
+    config = checkpoint.read_config(directory)
+    name = config.get("model", {}).get("class")
+    if name is None:
+        raise UserError(f"{directory}/{checkpoint.CONFIG} has no model section; the run stopped "
+                        f"before it was set up")
+    spec = registry.task_of_model(name)
+    if task is not None and spec.name != task:
+        raise UserError(f"{directory} is a {spec.title} run, not a "
+                        f"{registry.task(task).title} one")
+    vocabs = load_vocabs(directory)
+    if not vocabs:
+        raise UserError(f"{directory} has no vocabularies ({VOCABS}/); it is not a complete run")
+    model = checkpoint.load_model(registry.model_class(name), directory,
+                                  device=resolve_device(device), implementation=implementation)
+    model.eval()
+    return LoadedRun(directory, config, spec, model, vocabs)
