@@ -38,3 +38,16 @@ def atomic_write_text(path, text: str) -> None:
 
 def atomic_write_json(path, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path, what: str):
+    """The JSON in ``path`` (UTF-8, lone surrogates allowed); one sentence naming ``what`` (e.g.
+    ``"vocabulary"``) when it is missing or unreadable."""
+    from recurrente.errors import UserError
+    path = Path(path)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8", "surrogatepass"))
+    except FileNotFoundError:
+        raise UserError(f"{what} file not found: {path}") from None
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read the {what} {path}: {err}") from None

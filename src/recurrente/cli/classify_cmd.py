@@ -50,7 +50,7 @@ def add_parser(subparsers) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     t = verbs.add_parser("train", help="train a classifier on labelled texts", epilog=EXAMPLE,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("data", metavar="DATA",
+    t.add_argument("data", metavar="DATA", nargs="?",
                    help="CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder "
                         "of .txt files per class, or a dataset name (sst2)")
     add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)

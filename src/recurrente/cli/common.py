@@ -23,7 +23,8 @@ TRAIN_FLAGS = {
     "--max-steps": (int, "stop after this many optimizer steps"),
     "--time-budget": (float, "stop after this many seconds of training (default 180 if no other "
                              "limit)"),
-    "--eval-every": (int, "evaluate and checkpoint every N steps (default 200)"),
+    "--eval-every": (int, "evaluate and checkpoint every N steps (default: the task's, 200 for "
+                          "a language model, 100 for a classifier)"),
     "--patience": (int, "early stop after N evaluations without improvement"),
     "--monitor": (str, "the validation metric that picks the best checkpoint (default: the "
                        "task's)"),
@@ -31,6 +32,7 @@ TRAIN_FLAGS = {
     "--device": (str, "auto, cpu or cuda (default auto)"),
 }
 DEFAULT_TIME_BUDGET = 180.0
+LIMITS = ("epochs", "max_steps", "time_budget")  # with none given: DEFAULT_TIME_BUDGET
 
 
 def field_of(flag: str) -> str:
@@ -55,13 +57,16 @@ def add_train_arguments(p: argparse.ArgumentParser, groups: dict, switches: dict
 def options_from_args(args, spec, flags, positional=None, base=None):
     """The task's options: ``base`` (a preset's values), or the saved ones when resuming, then
     the flags given (``flags``: every data, model and switch flag of the command)."""
+    from dataclasses import asdict
+    from pathlib import Path
+
     from recurrente.train.checkpoint import CONFIG, read_config
     from recurrente.train.run import options_from_record
-    from pathlib import Path
-    values, train = dict(base or {}), {}
+    values = dict(base or {})
+    train = {k: v for k, v in asdict(spec.options().train).items() if k not in LIMITS}
     if args.resume and (Path(args.out) / CONFIG).exists():
         values = dict(read_config(args.out).get("options", {}))
-        train = values.pop("train", {})
+        train.update(values.pop("train", {}))
     if positional is not None:
         values[spec.positional] = positional
     for flag in flags:
@@ -70,7 +75,7 @@ def options_from_args(args, spec, flags, positional=None, base=None):
             values[field_of(flag)] = value
     given = {field_of(f): getattr(args, field_of(f)) for f in TRAIN_FLAGS}
     train.update({k: v for k, v in given.items() if v is not None})
-    if not any(train.get(k) for k in ("epochs", "max_steps", "time_budget")):
+    if not any(train.get(k) for k in LIMITS):
         train["time_budget"] = DEFAULT_TIME_BUDGET
     if train.get("clip") == 0:
         train["clip"] = None

@@ -151,6 +151,18 @@ def _ptb(prefix: str, digests: dict[str, str | None], check=None) -> tuple[Remot
     return tuple(out)
 
 
+_CONLL2002 = "https://raw.githubusercontent.com/teropa/nlp/master/resources/corpora/conll2002/"
+_CONLL2002_SPLITS = {"train": "train", "valid": "testa", "test": "testb"}
+
+
+def _conll2002(prefix: str, digests: dict[str, str]) -> dict:
+    """The splits and files of CoNLL-2002's ``esp`` or ``ned`` part, kept under ``conll2002/``."""
+    names = {split: f"{prefix}.{theirs}" for split, theirs in _CONLL2002_SPLITS.items()}
+    return {"splits": {split: f"conll2002/{name}" for split, name in names.items()},
+            "files": tuple(RemoteFile(f"conll2002/{name}", (_CONLL2002 + name,),
+                                      sha256=digests[split]) for split, name in names.items())}
+
+
 # Digests: tinyshakespeare, PTB and the WikiText-2 zip are the values that several independent
 # public projects pin for these exact files (for example lm-evaluation-harness for PTB, the
 # DataDeps registration of WikiText-2 and Apple's mlx-data for the WikiText-2 zip; minGPT's
@@ -160,6 +172,10 @@ def _ptb(prefix: str, digests: dict[str, str | None], check=None) -> tuple[Remot
 # Hugging Face's GLUE download checksums pin for this exact URL (TensorFlow Datasets pins the same
 # digest and size for the older Firebase copy); torchtext's SST2 dataset pins the same URL's MD5,
 # 9f81648d4199384278b86e315dac217c.
+# CoNLL-2002 (latin-1 column files; esp.*: word tag, ned.*: word POS tag; train/testa/testb as
+# train/valid/test): the sha256 digests that Hugging Face's conll2002 dataset script pins in its
+# dataset_infos.json download_checksums for these exact raw.githubusercontent.com URLs (byte
+# sizes there: esp 2,970,825 / 594,058 / 575,807; ned 2,377,174 / 450,785 / 814,282).
 DATASETS: dict[str, DatasetSpec] = {
     "quijote": DatasetSpec(
         "quijote", "Don Quijote (Cervantes, Spanish), Project Gutenberg eBook #2000",
@@ -201,6 +217,20 @@ DATASETS: dict[str, DatasetSpec] = {
         archive=RemoteFile(
             "SST-2.zip", ("https://dl.fbaipublicfiles.com/glue/data/SST-2.zip",),
             sha256="d67e16fb55739c1b32cdce9877596db1c127dc322d93c082281f64057c16deaa"),
+        labelled=True),
+    "conll2002-es": DatasetSpec(
+        "conll2002-es", "CoNLL-2002 Spanish named entities (EFE news, BIO tags: PER LOC ORG MISC)",
+        **_conll2002("esp", {
+            "train": "a20d95cab7d88a19a86f8c1ad6329325c99fbd9529ed978cbd7e31d4b01b4008",
+            "valid": "85c17793b77881c53d19017d9d0f1e6fb98b7ddcab54a5f24b05ed1793103c87",
+            "test": "1f8f7a392c6d4979a5592a5794eed43d7869b46da6851bbcde99714149f1d016"}),
+        labelled=True),
+    "conll2002-nl": DatasetSpec(
+        "conll2002-nl", "CoNLL-2002 Dutch named entities (De Morgen news, BIO tags, POS column)",
+        **_conll2002("ned", {
+            "train": "0a419dcb356b62c8cff38515675550b3d5dbea9f45a1c4956328dbd5cc7fcdbc",
+            "valid": "51259d4bfe52462f211d3d0b67173a7ecbfa296e199f6c6bd0895f4c78155057",
+            "test": "2aa748edb82e6f9c4d82e57a4bed69ded18cfa4803122c75070335d513517488"}),
         labelled=True),
 }
 

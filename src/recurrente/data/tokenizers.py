@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from recurrente.errors import UserError
-from recurrente.io import atomic_write
+from recurrente.io import atomic_write, read_json
 
 NORMALIZATIONS = ("none", "lowercase", "spanish-letters")
 UNK = "<unk>"
@@ -287,12 +287,7 @@ def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
     path = Path(path)
     if path.is_dir():
         path = path / FILENAME
-    try:
-        info = json.loads(path.read_bytes().decode("utf-8", "surrogatepass"))
-    except FileNotFoundError:
-        raise UserError(f"tokenizer file not found: {path}") from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the tokenizer {path}: {err}") from None
+    info = read_json(path, "tokenizer")
     if not isinstance(info, dict) or info.get("format") != _FORMAT:
         raise UserError(f"{path} is not a recurrente tokenizer file (no \"format\": "
                         f"\"{_FORMAT}\" entry)")

@@ -13,7 +13,7 @@ order the task asked for: a classifier's words use ``<pad> <unk>``, a translator
   alone);
 * ``"whitespace"``: the text split on whitespace, nothing else.
 
-``lowercase`` is applied before splitting. A run stores its vocabularies as
+Text is put in Unicode NFC form and ``lowercase`` applied before splitting. A run stores its vocabularies as
 ``vocabs/<role>.json`` (``source``, ``labels``, ``target``); :func:`load_vocab` also reads the
 language model's ``tokenizer.json`` files (:mod:`recurrente.data.tokenizers`), whose tokenizers
 are vocabularies too.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -31,7 +32,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from recurrente.errors import UserError
-from recurrente.io import atomic_write
+from recurrente.io import atomic_write, read_json
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -46,6 +47,7 @@ def split_text(text: str, split: str | None, lowercase: bool = False) -> list[st
     >>> split_text("¿Qué tal, señor?", "word")
     ['¿', 'Qué', 'tal', ',', 'señor', '?']
     """
+    text = unicodedata.normalize("NFC", text)  # "señor" as one word even when decomposed
     if lowercase:
         text = text.lower()
     if split == "char":
@@ -186,19 +188,16 @@ class Vocab:
 
 def _label_order(label: str):
     """Integers in numeric order, then other labels alphabetically: ``0 1 2 10``, not ``0 1 10 2``."""
-    stripped = label.lstrip("-")
-    return (0, int(label), "") if stripped.isdigit() else (1, 0, label)
+    try:
+        return (0, int(label), "")
+    except ValueError:
+        return (1, 0, label)
 
 
 def load_vocab(path: str | os.PathLike):
     """A :class:`Vocab` saved by :meth:`Vocab.save`, or a language model's tokenizer file."""
     path = Path(path)
-    try:
-        info = json.loads(path.read_bytes().decode("utf-8", "surrogatepass"))
-    except FileNotFoundError:
-        raise UserError(f"vocabulary file not found: {path}") from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the vocabulary {path}: {err}") from None
+    info = read_json(path, "vocabulary")
     if isinstance(info, dict) and info.get("format") == FORMAT:
         return Vocab(info["itos"], info.get("specials", ()), info.get("split"),
                      bool(info.get("lowercase", False)))

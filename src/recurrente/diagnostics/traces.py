@@ -158,7 +158,7 @@ def trace_text(model, tokenizer, text: str, top_k: int = 5) -> Trace:
     ids = tokenizer.encode(text)
     if tokenizer.vocab_size != model.vocab_size:
         raise UserError(f"the tokenizer has {tokenizer.vocab_size} ids but the model expects "
-                        f"{model.vocab_size}; expected the tokenizer.json of the same run")
+                        f"{model.vocab_size}; expected the vocabulary of the same run")
     return trace_ids(model, ids, symbols(tokenizer, text), top_k)
 
 

@@ -87,8 +87,11 @@ class TaskSpec:
     encode with them instead of fitting new ones. ``build(opts, prepared) -> Task``.
     ``metrics``: metric -> ``"min"`` or ``"max"`` (what is better), the first being the one
     judged by default. ``positional``: the options field the command's positional argument
-    fills (named so in messages). ``summarize(best: dict, prepared) -> dict``: task-specific
-    lines of the summary from the best evaluation.
+    fills (named so in messages); ``flag_names``: the flag of a field whose flag has another
+    name (``bidirectional`` is set by ``--unidirectional``); ``guessed``: options the data fills
+    when they are not given (a classifier's columns), saved as filled, so a resume that leaves
+    them out means the same. ``summarize(best: dict, prepared)
+    -> dict``: task-specific lines of the summary from the best evaluation.
     """
     name: str
     title: str
@@ -99,6 +102,8 @@ class TaskSpec:
     metrics: Dict[str, str]
     positional: str
     summarize: Callable = field(default=lambda best, prepared: {})
+    flag_names: Dict[str, str] = field(default_factory=dict)  # field -> its flag, where not --field
+    guessed: Tuple[str, ...] = ()  # fields the data fills when not given (saved as filled)
 
     @property
     def default_monitor(self) -> str:

@@ -20,6 +20,7 @@ from its saved options, and says so.
 
 import dataclasses
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -62,7 +63,21 @@ def options_from_record(cls, record: dict, **overrides):
 
 
 def flag_name(spec: TaskSpec, name: str) -> str:
-    return name.upper() if name == spec.positional else "--" + name.replace("_", "-")
+    if name == spec.positional:
+        return name.upper()
+    if name in spec.flag_names:
+        return f"{spec.flag_names[name]} ({name})"
+    return "--" + name.replace("_", "-")
+
+
+def _same(old, new) -> bool:
+    """Equal values, or two spellings of one existing file (``train.csv``, ``./train.csv``)."""
+    if old == new:
+        return True
+    if isinstance(old, str) and isinstance(new, str) and os.path.exists(old) \
+            and os.path.exists(new):
+        return os.path.samefile(old, new)
+    return False
 
 
 def check_same_options(spec: TaskSpec, saved: dict, opts) -> Dict[str, Any]:
@@ -76,7 +91,7 @@ def check_same_options(spec: TaskSpec, saved: dict, opts) -> Dict[str, Any]:
             new = now[section][name] if section else now[name]
             old = (saved.get(section, {}) if section else saved).get(
                 name, defaults[section][name] if section else defaults[name])
-            if new == old:
+            if _same(old, new):
                 continue
             if section and name in CHANGEABLE_ON_RESUME:
                 changed[name] = (old, new)
@@ -100,7 +115,14 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     out = Path(out)
     start = _how_to_start(out, resume, log)
     config = checkpoint.read_config(out) if start != "fresh" else {}
-    changed = check_same_options(spec, config.get("options", {}), opts) if config else {}
+    opts.train.monitor = opts.train.monitor or spec.default_monitor
+    saved = config.get("options", {})
+    if saved and not saved.get("train", {}).get("monitor"):  # a run from before --monitor
+        saved.setdefault("train", {})["monitor"] = spec.default_monitor
+    for name in spec.guessed:
+        if getattr(opts, name) is None and saved.get(name) is not None:
+            setattr(opts, name, saved[name])
+    changed = check_same_options(spec, saved, opts) if config else {}
     data = spec.prepare(opts, vocabs=load_vocabs(out) if start == "resume" else None,
                         stdin=stdin)
     if start == "resume":
@@ -109,7 +131,7 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     else:
         torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
         model = spec.build(opts, data)
-    monitor = opts.train.monitor or spec.default_monitor
+    monitor = opts.train.monitor
     if monitor not in spec.metrics:
         raise UserError(f"expected --monitor {' or '.join(spec.metrics)} for a {spec.title}, "
                         f"got {monitor!r}")
@@ -123,6 +145,8 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
         trainer.load_state_dict(checkpoint.load_last(out, trainer.task))
         _record_resume(out, config, opts, changed)
     else:
+        for name, value in data.extra.get("resolved", {}).items():
+            setattr(opts, name, value)  # what the data decided (guessed columns) is the run's
         save_vocabs(out, data.vocabs)
         checkpoint.update_config(out, format="recurrente-run", task=spec.name,
                                  model={"class": type(model).__name__, **model.config()},

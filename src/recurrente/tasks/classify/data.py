@@ -150,7 +150,9 @@ def prepare(opts: ClassifierOptions, vocabs: Optional[dict] = None, stdin=None) 
         else None
     record = _record(opts, splits, encoded, vocabs)
     notes = _notes(opts, splits, encoded)
-    extra = {"splits": splits, "encoded": encoded}
+    extra = {"splits": splits, "encoded": encoded,
+             "resolved": {"text_column": splits["train"].text_column,  # the spec's `guessed`
+                          "label_column": splits["train"].label_column}}
     if opts.vectors and vocabs is not None:
         extra["vectors"] = _vectors(opts, vocabs["source"], notes)
     return Prepared(vocabs, batches, evaluate, record,

@@ -7,7 +7,9 @@ from recurrente.tasks.classify import data
 SPEC = TaskSpec(name="classify", title="sequence classifier", model_class="SequenceClassifier",
                 options=data.ClassifierOptions, prepare=data.prepare, build=data.build,
                 metrics={"accuracy": "max", "macro_f1": "max", "loss": "min"},
-                positional="data")
+                positional="data", flag_names={"bidirectional": "--unidirectional",
+                                               "lowercase": "--keep-case"},
+                guessed=("text_column", "label_column"))
 
 
 def train_classifier(opts: "data.ClassifierOptions", out, resume: bool = False,
