@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from recurrente.errors import UserError
-from recurrente.tasks.tag import schemes
+from recurrente.data import schemes
 from recurrente.tasks.tag.crf import CRF
-from recurrente.tasks.tag.schemes import (allowed_transitions, check, convert, render, repair,
+from recurrente.data.schemes import (allowed_transitions, check, convert, render, repair,
                                           spans)
 
 SCHEMES = ["IOB1", "BIO", "BIOES"]

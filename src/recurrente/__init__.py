@@ -24,6 +24,12 @@ _LAZY = {
     "SequenceClassifier": "recurrente.tasks.classify.model:SequenceClassifier",
     "ClassifierOptions": "recurrente.tasks.classify.data:ClassifierOptions",
     "train_classifier": "recurrente.tasks.classify.task:train_classifier",
+    "SequenceTagger": "recurrente.tasks.tag.model:SequenceTagger",
+    "TaggerOptions": "recurrente.tasks.tag.data:TaggerOptions",
+    "train_tagger": "recurrente.tasks.tag.task:train_tagger",
+    "RNNCell": "recurrente.layers.cell_modules:RNNCell",
+    "LSTMCell": "recurrente.layers.cell_modules:LSTMCell",
+    "GRUCell": "recurrente.layers.cell_modules:GRUCell",
 }
 
 

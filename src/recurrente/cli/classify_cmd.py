@@ -106,7 +106,7 @@ def run_eval(args) -> int:
     from recurrente.tasks.classify.task import examples_of
     from recurrente.train.run import load_run
     run = load_run(args.run_dir, device=args.device, task="classify")
-    examples = examples_of(run, args.split, args.data, args.encoding)
+    examples = examples_of(run, args.split, args.data, args.encoding or "utf-8")
     labels = run.vocabs["labels"].itos
     result = evaluate_examples(run.model, examples, report=True)
     what = args.data or f"{args.split} split"

@@ -27,7 +27,8 @@ def add_parser(subparsers) -> None:
     where.add_argument("--split", default="test", help="train, valid or test (default test)")
     where.add_argument("--text", "--data", dest="text",
                        help="score this file instead of the run's split")
-    p.add_argument("--encoding", default="utf-8", help="encoding of the file (default utf-8)")
+    p.add_argument("--encoding", default=None, help="encoding of the file (default utf-8, or a "
+                                                    "tagger run's own)")
     p.add_argument("--png", help="a classifier's confusion matrix, drawn into this PNG file")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
@@ -54,7 +55,7 @@ def run_lm(args) -> int:
     loaded = load_run(args.run_dir, device=args.device, task="lm")
     tokenizer = tokenizer_of(loaded)
     if args.text:
-        ids, unknown, what = *text_ids(loaded, args.text, args.encoding), args.text
+        ids, unknown, what = *text_ids(loaded, args.text, args.encoding or "utf-8"), args.text
     else:
         ids = split_ids(loaded, args.split)
         unknown, what = int((ids == tokenizer.unk_id).sum()), f"{args.split} split"

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from recurrente.errors import UserError
 
-COMMANDS = ["check", "train", "eval", "sample", "classify", "predict", "lab", "inspect",
+COMMANDS = ["check", "train", "eval", "sample", "classify", "tag", "predict", "lab", "inspect",
             "diagnose"]
 
 

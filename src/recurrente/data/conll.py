@@ -146,19 +146,28 @@ class _Reader:
 
 
 def _check_scheme(sentences: list[Sentence], lines: list[list[int]], path: Path,
-                  scheme: str) -> None:
-    """UserError at the first tag (file, line, sentence) inconsistent with ``scheme``."""
-    from recurrente.tasks.tag import schemes  # imported here: data/ does not need it otherwise
+                  scheme: str, repair: bool = False) -> int:
+    """UserError at the first tag (file, line, sentence) inconsistent with ``scheme``; with
+    ``repair``, only a tag that is not of the scheme is an error, and ill-formed sequences
+    (``O I-PER`` in BIO) are repaired the conlleval way. Returns how many were repaired."""
+    from recurrente.data import schemes
 
+    repaired = 0
     for sentence, numbers in zip(sentences, lines):
         try:
             for i, tag in enumerate(sentence.tags):
                 schemes.parse(tag, scheme, i)
-            schemes.check(sentence.tags, scheme)
+            if repair:
+                fixed = schemes.repair(sentence.tags, scheme)
+                repaired += fixed != sentence.tags
+                sentence.tags = fixed
+            else:
+                schemes.check(sentence.tags, scheme)
         except UserError as err:
             bad = _first_bad(sentence.tags, scheme, schemes)
             raise UserError(f"line {numbers[bad]} of {path} (in the sentence that starts on "
                             f"line {numbers[0]}): {err}") from None
+    return repaired
 
 
 def _first_bad(tags: list[str], scheme: str, schemes) -> int:
@@ -192,7 +201,7 @@ def parse_conll(text: str, path: Path, word_column: int = 0, tag_column: int | N
 
 
 def read_conll(path, word_column: int = 0, tag_column: int | None = -1, encoding: str = "utf-8",
-               scheme: str | None = None) -> TaggedCorpus:
+               scheme: str | None = None, repair: bool = False) -> TaggedCorpus:
     """Read a CoNLL column file.
 
     Args:
@@ -201,7 +210,10 @@ def read_conll(path, word_column: int = 0, tag_column: int | None = -1, encoding
             the first and the last). ``tag_column=None`` reads an untagged file (tags ``[]``).
         encoding: the file's text encoding (CoNLL-2002's files are ``latin-1``).
         scheme: ``IOB1``, ``BIO`` or ``BIOES`` to check every sentence's tags against (see
-            :mod:`recurrente.tasks.tag.schemes`); ``None`` reads the tags as they are.
+            :mod:`recurrente.data.schemes`); ``None`` reads the tags as they are.
+        repair: with ``scheme``, repair ill-formed sequences the conlleval way (counted in
+            ``source["repaired"]``) instead of refusing them; a tag that is not of the scheme
+            (``E-PER`` in BIO) is refused either way.
 
     Example::
 
@@ -211,7 +223,7 @@ def read_conll(path, word_column: int = 0, tag_column: int | None = -1, encoding
     """
     path = Path(path).expanduser()
     if scheme is not None:
-        from recurrente.tasks.tag.schemes import scheme_name
+        from recurrente.data.schemes import scheme_name
         scheme = scheme_name(scheme)
     try:
         data = path.read_bytes()
@@ -221,9 +233,10 @@ def read_conll(path, word_column: int = 0, tag_column: int | None = -1, encoding
         raise UserError(f"cannot read {path}: {err.strerror or err}") from None
     text = _decode(data, path, encoding)
     sentences, width, lines = parse_conll(text, path, word_column, tag_column)
+    repaired = 0
     if scheme is not None and tag_column is not None:
-        _check_scheme(sentences, lines, path, scheme)
-    source = {"kind": "conll", "path": str(path.resolve()),
+        repaired = _check_scheme(sentences, lines, path, scheme, repair)
+    source = {"repaired": repaired,"kind": "conll", "path": str(path.resolve()),
               "sha256": hashlib.sha256(data).hexdigest(), "encoding": encoding,
               "columns": width, "word_column": word_column, "tag_column": tag_column,
               "scheme": scheme}

@@ -210,8 +210,8 @@ def load_dataset(name: str) -> Corpus:
     """A named dataset of the registry: fetched if needed, read, cleaned, split if it has splits."""
     spec = download.DATASETS[name]
     if spec.labelled:
-        raise UserError(f"{name!r} is a labelled dataset for 'recurrente classify train', not a "
-                        f"corpus for a language model")
+        raise UserError(f"{name!r} is a labelled dataset (for 'recurrente classify train' or "
+                        f"'recurrente tag train'), not a corpus for a language model")
     paths = download.fetch(name)
     texts = {}
     for split, path in paths.items():

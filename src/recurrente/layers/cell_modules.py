@@ -203,9 +203,12 @@ class LSTMCell(_CellBase):
     """One step of the LSTM, as ``torch.nn.LSTMCell`` (gate order ``i|f|g|o``).
 
     .. math::
-        I_t  = σ(X_t W_{xi} + H_{t-1} W_{hi} + b_i)        F_t = σ(X_t W_{xf} + H_{t-1} W_{hf} + b_f)
-        C~_t = tanh(X_t W_{xc} + H_{t-1} W_{hc} + b_c)     O_t = σ(X_t W_{xo} + H_{t-1} W_{ho} + b_o)
-        C_t  = F_t ⊙ C_{t-1} + I_t ⊙ C~_t                  H_t = O_t ⊙ tanh(C_t)
+        I_t  = σ(X_t W_{xi} + H_{t-1} W_{hi} + b_i)        input gate
+        F_t  = σ(X_t W_{xf} + H_{t-1} W_{hf} + b_f)        forget gate
+        C~_t = tanh(X_t W_{xc} + H_{t-1} W_{hc} + b_c)     candidate memory
+        O_t  = σ(X_t W_{xo} + H_{t-1} W_{ho} + b_o)        output gate
+        C_t  = F_t ⊙ C_{t-1} + I_t ⊙ C~_t                  memory cell
+        H_t  = O_t ⊙ tanh(C_t)                             hidden state
 
     Args:
         input_size: D.   hidden_size: H.   bias: whether ``b_ih`` and ``b_hh`` exist.

@@ -14,10 +14,12 @@ from recurrente.errors import UserError
 TASKS = {
     "lm": "recurrente.tasks.lm.task:SPEC",
     "classify": "recurrente.tasks.classify.task:SPEC",
+    "tag": "recurrente.tasks.tag.task:SPEC",
 }
 MODELS = {  # model class name (as stored in config.json) -> (class, task)
     "LanguageModel": ("recurrente.tasks.lm.model:LanguageModel", "lm"),
     "SequenceClassifier": ("recurrente.tasks.classify.model:SequenceClassifier", "classify"),
+    "SequenceTagger": ("recurrente.tasks.tag.model:SequenceTagger", "tag"),
 }
 
 

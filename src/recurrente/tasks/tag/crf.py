@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from recurrente.errors import UserError
-from recurrente.tasks.tag.schemes import allowed_transitions
+from recurrente.data.schemes import allowed_transitions
 
 # The score of a forbidden transition in the sums (log Z, gold score, marginals). Finite on
 # purpose: with -inf, a tag that cannot be reached at step t gives logsumexp(-inf, ..., -inf) and

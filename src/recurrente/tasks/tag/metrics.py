@@ -1,6 +1,6 @@
 """Entity-level precision, recall and F1 (the tagger's judged metric), with ``seqeval``.
 
-An *entity* is a span of tokens with a type (:mod:`recurrente.tasks.tag.schemes`). A predicted
+An *entity* is a span of tokens with a type (:mod:`recurrente.data.schemes`). A predicted
 entity is correct when a gold entity has the same type, start and end. Micro scores are ratios of
 counts over all sentences: ``precision = correct / predicted``, ``recall = correct / gold``,
 ``F1 = 2 P R / (P + R)`` (0 when a denominator is 0), so they can be summed across batches
@@ -19,7 +19,7 @@ Two ways of reading entities:
 from __future__ import annotations
 
 from recurrente.errors import UserError, check_choice
-from recurrente.tasks.tag import schemes
+from recurrente.data import schemes
 
 MODES = ("default", "strict")
 _STRICT_CLASS = {"IOB1": "IOB1", "BIO": "IOB2", "BIOES": "IOBES"}
@@ -70,17 +70,15 @@ def _entities(tags: list[list[str]], mode: str, scheme: str) -> set[tuple]:
     return found
 
 
-def _scores(gold, predicted, mode: str, scheme: str) -> tuple:
-    """seqeval's (precision, recall, f1, support): micro floats, and per type arrays."""
+def _scores(gold, predicted, mode: str, scheme: str, average: str | None) -> tuple:
+    """seqeval's (precision, recall, f1, support): floats for ``"micro"``, per type for None."""
     sequence_labeling, v1, seqeval_scheme = _seqeval()
     if mode == "strict":
         cls = getattr(seqeval_scheme, _STRICT_CLASS[scheme])
-        score = lambda average: v1.precision_recall_fscore_support(  # noqa: E731
-            gold, predicted, average=average, zero_division=0, scheme=cls)
-    else:
-        score = lambda average: sequence_labeling.precision_recall_fscore_support(  # noqa: E731
-            gold, predicted, average=average, zero_division=0)
-    return score("micro"), score(None)
+        return v1.precision_recall_fscore_support(gold, predicted, average=average,
+                                                  zero_division=0, scheme=cls)
+    return sequence_labeling.precision_recall_fscore_support(gold, predicted, average=average,
+                                                             zero_division=0)
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -131,7 +129,8 @@ def evaluate_tags(gold: list[list[str]], predicted: list[list[str]], scheme: str
     predicted = [list(s) for s in predicted]
     _check_inputs(gold, predicted, scheme)
     gold_set, pred_set = _entities(gold, mode, scheme), _entities(predicted, mode, scheme)
-    (precision, recall, f1, _), per_type_scores = _scores(gold, predicted, mode, scheme)
+    precision, recall, f1, _ = _scores(gold, predicted, mode, scheme, "micro")
+    per_type_scores = _scores(gold, predicted, mode, scheme, None)
     tokens = sum(len(s) for s in gold)
     correct_tokens = sum(g == p for gs, ps in zip(gold, predicted) for g, p in zip(gs, ps))
     return {

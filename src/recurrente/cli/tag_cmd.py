@@ -1,0 +1,149 @@
+"""``recurrente tag train|eval|predict``: a tag for every word (named entities, many-to-many)."""
+
+import argparse
+import json
+import sys
+
+from recurrente.cli.common import add_train_arguments
+from recurrente.layers.registry import DEFAULT, choices
+
+EXAMPLE = """examples:
+  recurrente tag train esp.train --valid esp.testa --test esp.testb --encoding latin-1 --out runs/ner
+  RECURRENTE_DATA=~/data recurrente tag train conll2002-es --out runs/ner-es --time-budget 1200
+  recurrente tag eval runs/ner --data esp.testb --encoding latin-1
+  echo "Miguel de Cervantes nació en Alcalá de Henares." | recurrente tag predict runs/ner
+  recurrente tag predict runs/ner sentences.txt --json --nbest 3"""
+
+DATA_FLAGS = {
+    "--valid": (str, "validation file (default: sentences held out of DATA)"),
+    "--test": (str, "test file (default: sentences held out of DATA)"),
+    "--word-column": (int, "column of the words, from 0; negative counts from the end (default 0)"),
+    "--tag-column": (int, "column of the tags (default -1: the last)"),
+    "--encoding": (str, "text encoding of the files (default utf-8; CoNLL-2002: latin-1)"),
+    "--scheme": (str, "the files' tag scheme: IOB1, BIO or BIOES (default BIO)"),
+    "--tag-scheme": (str, "the scheme the model predicts in (default: the files')"),
+    "--min-freq": (int, "words seen fewer times in training become <unk> (default 1)"),
+    "--vocab-size": (int, "cap on the word vocabulary (most frequent kept)"),
+    "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
+}
+MODEL_FLAGS = {
+    "--cell": (str, "lstm, gru or rnn (default lstm)"),
+    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
+    "--layers": (int, "stacked recurrent layers (default 1)"),
+    "--hidden": (int, "hidden size H per direction (default 128)"),
+    "--embedding": (int, "word embedding size (default 100, or the vectors')"),
+    "--chars": (str, "the words' letters through lstm, cnn or none (default lstm)"),
+    "--head": (str, "crf or softmax (default crf)"),
+    "--dropout": (float, "dropout on the word vectors and outputs (default 0.5)"),
+    "--word-dropout": (float, "probability of reading a word seen once as <unk> in training "
+                              "(default 0.5)"),
+    "--batch-size": (int, "sentences per batch (default 16)"),
+}
+SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
+            "--lowercase": "lower-case the words (the letters keep their case)"}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("tag", help="tag words (named entities): train, eval, predict",
+                              description=__doc__, epilog=EXAMPLE,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB")
+    t = verbs.add_parser("train", help="train a tagger on CoNLL files", epilog=EXAMPLE,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("data", metavar="DATA", nargs="?",
+                   help="a CoNLL file (one token a line, a blank line between sentences) or a "
+                        "dataset name (conll2002-es, conll2002-nl)")
+    add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)
+    t.set_defaults(run=run_train)
+    e = verbs.add_parser("eval", help="entity precision, recall and F1 of a trained run")
+    add_eval_arguments(e)
+    e.set_defaults(run=run_eval)
+    r = verbs.add_parser("predict", help="tag sentences, one per line (a file or stdin)")
+    add_predict_arguments(r)
+    r.set_defaults(run=run_predict)
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def add_eval_arguments(e) -> None:
+    e.add_argument("run_dir", metavar="RUN")
+    where = e.add_mutually_exclusive_group()
+    where.add_argument("--data", help="a CoNLL file to score (default: the run's test split)")
+    where.add_argument("--split", default="test", help="train, valid or test (default test)")
+    e.add_argument("--encoding", default=None, help="encoding of --data (default: the run's)")
+    e.add_argument("--output", help="also write token, gold and predicted tags (conlleval's "
+                                    "input) to this file")
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_predict_arguments(r) -> None:
+    r.add_argument("run_dir", metavar="RUN")
+    r.add_argument("input", nargs="?", default="-",
+                   help="a text file, one sentence per line, or - for stdin (default)")
+    r.add_argument("--tokenized", action="store_true",
+                   help="the sentences are already tokens separated by spaces")
+    r.add_argument("--nbest", type=int, default=1, help="the k best tag sequences (CRF)")
+    r.add_argument("--json", action="store_true", help="one JSON object per sentence, with "
+                                                       "character offsets and scores")
+    r.add_argument("--encoding", default="utf-8", help="encoding of the input (default utf-8)")
+    r.add_argument("--batch-size", type=int, default=64, help="sentences at once (default 64)")
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+
+
+def run_train(args) -> int:
+    from recurrente.cli.common import options_from_args, run_training
+    from recurrente.tasks.tag.task import SPEC
+    args.bidirectional = False if args.unidirectional else None
+    opts = options_from_args(args, SPEC, [*DATA_FLAGS, *MODEL_FLAGS, "--bidirectional",
+                                          "--lowercase"], positional=args.data)
+    return run_training(args, SPEC, opts, "recurrente tag train")
+
+
+def run_eval(args) -> int:
+    from recurrente.data import conll
+    from recurrente.data.schemes import scheme_name
+    from recurrente.tasks.tag.decode import evaluate_encoded, tag_encoded
+    from recurrente.tasks.tag.metrics import table
+    from recurrente.tasks.tag.task import examples_of
+    from recurrente.train.run import load_run
+    run = load_run(args.run_dir, device=args.device, task="tag")
+    data = examples_of(run, getattr(args, "split", "test"), args.data, args.encoding)
+    opts = run.options
+    result = evaluate_encoded(run.model, data, scheme_name(opts.tag_scheme or opts.scheme),
+                              report=True)
+    if getattr(args, "output", None):
+        paths = tag_encoded(run.model, data, with_loss=False)[0]
+        tags = run.model.tags
+        sentences = [conll.Sentence(t, [tags[i] for i in g]) for t, g in zip(data.tokens,
+                                                                              data.tags)]
+        conll.write_conll(args.output, sentences, [[tags[i] for i in p] for p in paths])
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    what = args.data or f"{getattr(args, 'split', 'test')} split"
+    print(f"{what}: {result['sentences']:,} sentences, entity F1 {result['f1']:.4f} (precision "
+          f"{result['precision']:.4f}, recall {result['recall']:.4f}), token accuracy "
+          f"{result['token_accuracy']:.4f}")
+    print(table(result))
+    return 0
+
+
+def run_predict(args) -> int:
+    from recurrente.cli.classify_cmd import _line_batches
+    from recurrente.errors import UserError
+    from recurrente.tasks.tag.decode import inline
+    from recurrente.tasks.tag.model import SequenceTagger
+    from recurrente.train.trainer import resolve_device
+    if getattr(args, "nbest", 1) < 1:
+        raise UserError(f"expected --nbest >= 1, got {args.nbest}")
+    model = SequenceTagger.load(args.run_dir, device=resolve_device(args.device))
+    nbest, tokenized = getattr(args, "nbest", 1), getattr(args, "tokenized", False)
+    for lines in _line_batches(args.input, args.encoding, args.batch_size):
+        inputs = [line.split() for line in lines] if tokenized else lines
+        for line, result in zip(lines, model.predict(inputs, nbest=nbest)):
+            if args.json:
+                print(json.dumps({"text": line, **result}, ensure_ascii=False))
+            else:
+                print(inline(result["tokens"], result["entities"]))
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,132 @@
+"""Running a tagger: tag sentences, score them against gold tags, and read raw text.
+
+``predict_sentences`` takes raw strings (tokenised by :func:`recurrente.data.sentences.tokenize`,
+so each entity carries its character offsets) or token lists, and returns the tags and the
+entities with a score: the mean over the entity's words of the probability of the predicted tag
+(the CRF's marginals, or the softmax), so 0.98 means "the model is sure of every word of it".
+"""
+
+from typing import List
+
+import numpy as np
+import torch
+
+from recurrente.data import schemes
+from recurrente.data.sentences import Token, tokenize
+from recurrente.errors import UserError
+from recurrente.tasks.tag.metrics import evaluate_tags
+
+
+def _batches(model, data, batch_size: int):
+    """``(indices, batch on the model's device)`` in order of length, for speed."""
+    from recurrente.tasks.tag.data import collate
+    from recurrente.train.trainer import move_to
+    device = next(model.parameters()).device
+    order = np.argsort([len(w) for w in data.words], kind="stable")
+    make = collate(data)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        yield idx, move_to(make(idx), device)
+
+
+@torch.inference_mode()
+def tag_encoded(model, data, batch_size: int = 64, nbest: int = 1, with_loss: bool = True):
+    """Tag ids (or k-best lists) and per-word probabilities of every sentence, in order; and
+    (``with_loss``) the summed loss of the gold tags with its word count."""
+    was_training = model.training
+    model.eval()
+    paths, probs = [None] * len(data), [None] * len(data)
+    loss, words = 0.0, 0
+    for idx, batch in _batches(model, data, batch_size):
+        best, p = model.decode(batch, nbest)  # p (T, B, N)
+        if with_loss:
+            loss_sum, count, _ = model.loss(batch)
+            loss, words = loss + float(loss_sum), words + count
+        for b, i in enumerate(idx):
+            paths[i] = best[b]
+            tags = best[b][0].tags if nbest > 1 else best[b]
+            n = len(tags)
+            probs[i] = p[torch.arange(n), b, torch.tensor(tags, device=p.device)].cpu().numpy()
+    model.train(was_training)
+    return paths, probs, loss, words
+
+
+def evaluate_encoded(model, data, scheme: str, batch_size: int = 64, report: bool = False) -> dict:
+    """Entity precision/recall/F1 (conlleval's reading), token accuracy and loss per word; with
+    ``report``, everything :func:`~recurrente.tasks.tag.metrics.evaluate_tags` gives."""
+    paths, _, loss, words = tag_encoded(model, data, batch_size)
+    itos = model.tags
+    gold = [[itos[t] for t in tags] for tags in data.tags]
+    predicted = [[itos[t] for t in path] for path in paths]
+    result = evaluate_tags(gold, predicted, scheme)
+    if report:
+        return {**result, "loss": loss / max(1, words)}
+    return {"loss": loss / max(1, words), "f1": result["f1"], "precision": result["precision"],
+            "recall": result["recall"], "token_accuracy": result["token_accuracy"]}
+
+
+def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
+    """Tags and entities of raw sentences (``str``) or token lists; see the module docstring."""
+    from recurrente.tasks.tag.data import Encoded
+    if not model.vocabs:
+        raise UserError("this model has no vocabularies; load it with SequenceTagger.load(RUN)")
+    if nbest > 1 and model.crf is None:
+        raise UserError("--nbest needs a CRF tagger (trained with --head crf)")
+    tokens = [tokenize(s) if isinstance(s, str) else
+              [Token(w, -1, -1) for w in s] for s in sentences]
+    words, chars = model.vocabs["source"], model.vocabs["chars"]
+    kept = [i for i, t in enumerate(tokens) if t]
+    from recurrente.tasks.tag.data import MAX_WORD_CHARS
+    data = Encoded([], [], [], [])
+    for i in kept:
+        text = [t.text for t in tokens[i]]
+        data.words.append(words.encode([w.lower() for w in text] if words.lowercase else text))
+        data.chars.append([chars.encode(list(w[:MAX_WORD_CHARS])) for w in text])
+        data.tags.append(np.zeros(len(text), dtype=np.int64))
+        data.tokens.append(text)
+    paths, probs = tag_encoded(model, data, batch_size, nbest, with_loss=False)[:2] if kept \
+        else ([], [])
+    results = [{"tokens": [], "tags": [], "entities": []} for _ in sentences]
+    for k, i in enumerate(kept):
+        results[i] = _result(model, tokens[i], paths[k], probs[k], nbest)
+    return results
+
+
+def _result(model, tokens, path, probs, nbest: int) -> dict:
+    scheme, itos = model._config["scheme"], model.tags
+    best = path[0].tags if nbest > 1 else path
+    tags = [itos[t] for t in best]
+    out = {"tokens": [t.text for t in tokens], "tags": tags,
+           "entities": _entities(tokens, tags, probs, scheme)}
+    if nbest > 1:
+        out["nbest"] = [{"tags": [itos[t] for t in p.tags], "score": float(p.score),
+                         "probability": float(np.exp(p.log_prob))} for p in path]
+    return out
+
+
+def _entities(tokens, tags, probs, scheme: str) -> List[dict]:
+    out = []
+    for kind, start, end in schemes.spans(tags, scheme):
+        words = tokens[start:end]
+        entity = {"type": kind, "start": start, "end": end,
+                  "text": " ".join(t.text for t in words),
+                  "score": float(np.mean(probs[start:end]))}
+        if words[0].start >= 0:
+            entity.update(char_start=words[0].start, char_end=words[-1].end)
+        out.append(entity)
+    return out
+
+
+def inline(tokens: List[str], entities: List[dict]) -> str:
+    """``El [PER Miguel de Cervantes] nació en [LOC Alcalá]``."""
+    starts = {e["start"]: e for e in entities}
+    parts, i = [], 0
+    while i < len(tokens):
+        if i in starts:
+            e = starts[i]
+            parts.append(f"[{e['type']} {' '.join(tokens[e['start']:e['end']])}]")
+            i = e["end"]
+        else:
+            parts.append(tokens[i])
+            i += 1
+    return " ".join(parts)
