@@ -11,8 +11,8 @@ from typing import List, Optional
 
 from recurrente.errors import UserError
 
-COMMANDS = ["check", "train", "eval", "sample", "classify", "tag", "predict", "lab", "inspect",
-            "diagnose"]
+COMMANDS = ["check", "train", "eval", "sample", "classify", "tag", "translate", "predict",
+            "export", "serve", "lab", "inspect", "diagnose"]
 
 
 def _available_commands() -> list:

@@ -134,13 +134,17 @@ def run_predict(args) -> int:
     from recurrente.tasks.tag.decode import inline
     from recurrente.tasks.tag.model import SequenceTagger
     from recurrente.train.trainer import resolve_device
+    from recurrente.data.sentences import pretokenized
     if getattr(args, "nbest", 1) < 1:
         raise UserError(f"expected --nbest >= 1, got {args.nbest}")
+    if args.batch_size < 1:
+        raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
     model = SequenceTagger.load(args.run_dir, device=resolve_device(args.device))
     nbest, tokenized = getattr(args, "nbest", 1), getattr(args, "tokenized", False)
     for lines in _line_batches(args.input, args.encoding, args.batch_size):
-        inputs = [line.split() for line in lines] if tokenized else lines
-        for line, result in zip(lines, model.predict(inputs, nbest=nbest)):
+        inputs = [pretokenized(line) for line in lines] if tokenized else lines
+        for line, result in zip(lines, model.predict(inputs, nbest=nbest,
+                                                     batch_size=args.batch_size)):
             if args.json:
                 print(json.dumps({"text": line, **result}, ensure_ascii=False))
             else:

@@ -135,8 +135,9 @@ class CRF(nn.Module):
         """α_t for every step, each ``(B, N)``; frozen at α_{lengths[b]} over the padding."""
         alpha = start + emissions[0]  # (B, N)
         alphas = [alpha]
+        into = trans.T.contiguous()  # (N, N): into[j, i] = trans_ij, so i is the contiguous axis
         for t in range(1, emissions.shape[0]):
-            step = emissions[t] + torch.logsumexp(alpha.unsqueeze(2) + trans, dim=1)  # (B, N)
+            step = emissions[t] + torch.logsumexp(alpha.unsqueeze(1) + into, dim=2)  # (B, N)
             alpha = torch.where(mask[t].unsqueeze(1), step, alpha)  # (B, N)
             alphas.append(alpha)
         return alphas

@@ -5,6 +5,7 @@ is repaired the conlleval way and counted) and converted to ``--tag-scheme`` for
 Entity F1 does not depend on the scheme (the same spans), so it is scored in the model's.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -42,7 +43,7 @@ class TaggerOptions:
     implementation: str = DEFAULT
     layers: int = 1
     hidden: int = 128
-    embedding: int = 100
+    embedding: Optional[int] = None  # 100, or the vectors' dimension
     bidirectional: bool = True
     chars: str = "lstm"
     head: str = "crf"
@@ -128,12 +129,12 @@ def _held_out(train, opts: TaggerOptions, with_test: bool) -> dict:
 
 def encode(corpus, vocabs: dict, where: str) -> Encoded:
     """Words, letters and tags of every sentence as ids; a tag unseen in training is an error."""
-    words, chars, tags = vocabs["source"], vocabs["chars"], vocabs["tags"]
+    tags = vocabs["tags"]
     out = Encoded([], [], [], [])
     for s in corpus.sentences:
-        out.words.append(words.encode([w.lower() for w in s.tokens] if words.lowercase
-                                      else s.tokens))
-        out.chars.append([chars.encode(list(w[:MAX_WORD_CHARS])) for w in s.tokens])
+        word_ids, letters = encode_words(s.tokens, vocabs)
+        out.words.append(word_ids)
+        out.chars.append(letters)
         try:
             out.tags.append(tags.encode(s.tags, what="tag"))
         except UserError as e:
@@ -141,6 +142,15 @@ def encode(corpus, vocabs: dict, where: str) -> Encoded:
                             f"training") from None
         out.tokens.append(s.tokens)
     return out
+
+
+def encode_words(tokens: List[str], vocabs: dict):
+    """Word ids ``(n,)`` and each word's letter ids, tokens in Unicode NFC form (an accent typed
+    as a combining mark is the same word)."""
+    words, chars = vocabs["source"], vocabs["chars"]
+    tokens = [unicodedata.normalize("NFC", w) for w in tokens]
+    ids = words.encode([w.lower() for w in tokens] if words.lowercase else tokens)
+    return ids, [chars.encode(list(w[:MAX_WORD_CHARS])) for w in tokens]
 
 
 def collate(data: Encoded):
@@ -172,8 +182,9 @@ def prepare(opts: TaggerOptions, vocabs: Optional[dict] = None, stdin=None) -> P
     valid = encoded["valid"]
     from recurrente.tasks.tag.decode import evaluate_encoded
     evaluate = lambda model: evaluate_encoded(model, valid, scheme, opts.batch_size)  # noqa
-    notes = [f"{c.source['repaired']} {n} sentences had ill-formed {opts.scheme} tags, repaired "
-             f"the conlleval way" for n, c in splits.items() if c.source.get("repaired")]
+    repaired = {c.source.get("path"): c.source.get("repaired") for c in splits.values()}
+    notes = [f"{n} sentences of {path} had ill-formed {opts.scheme} tags, repaired the conlleval "
+             f"way" for path, n in repaired.items() if n]
     extra = {"splits": splits, "encoded": encoded}
     if opts.vectors:
         extra["vectors"] = _vectors(opts, vocabs["source"], notes)
@@ -191,10 +202,12 @@ def prepare(opts: TaggerOptions, vocabs: Optional[dict] = None, stdin=None) -> P
 
 def build_vocabs(train, opts: TaggerOptions) -> dict:
     case = (lambda w: w.lower()) if opts.lowercase else (lambda w: w)  # noqa: E731
-    words = Vocab.build(([case(w) for w in s.tokens] for s in train.sentences), (PAD, UNK),
+    words = Vocab.build(([case(unicodedata.normalize("NFC", w)) for w in s.tokens]
+                         for s in train.sentences), (PAD, UNK),
                         min_freq=opts.min_freq, max_size=opts.vocab_size, split="whitespace",
                         lowercase=opts.lowercase)
-    chars = Vocab.build((list(w) for s in train.sentences for w in s.tokens), (PAD, UNK))
+    chars = Vocab.build((list(unicodedata.normalize("NFC", w)) for s in train.sentences
+                         for w in s.tokens), (PAD, UNK))
     tags = Vocab(_tag_order(train.labels))
     return {"source": words, "chars": chars, "tags": tags}
 
@@ -213,7 +226,7 @@ def _check(opts: TaggerOptions) -> None:
     if opts.tag_scheme:
         schemes.scheme_name(opts.tag_scheme)
     for flag, value in (("--hidden", opts.hidden), ("--layers", opts.layers),
-                        ("--batch-size", opts.batch_size), ("--embedding", opts.embedding),
+                        ("--batch-size", opts.batch_size), ("--embedding", opts.embedding or 1),
                         ("--min-freq", opts.min_freq)):
         if value < 1:
             raise UserError(f"expected {flag} >= 1, got {value}")
@@ -228,7 +241,7 @@ def _vectors(opts, words: Vocab, notes: List[str]):
     cov = coverage(found, words.itos, specials=words.specials)
     notes.append(f"pretrained vectors {opts.vectors}: {cov['found']:,} of {cov['total']:,} words "
                  f"({100 * cov['fraction']:.1f}%), dimension {dim}")
-    return matrix, found
+    return matrix, found, dim
 
 
 def build(opts: TaggerOptions, prepared: Prepared):
@@ -238,7 +251,9 @@ def build(opts: TaggerOptions, prepared: Prepared):
         model = SequenceTagger(
             len(v["source"]), len(v["chars"]), v["tags"].itos,
             schemes.scheme_name(opts.tag_scheme or opts.scheme), cell=opts.cell,
-            hidden_size=opts.hidden, num_layers=opts.layers, embedding_size=opts.embedding,
+            hidden_size=opts.hidden, num_layers=opts.layers,
+            embedding_size=prepared.extra["vectors"][2] if "vectors" in prepared.extra
+            else opts.embedding or 100,
             bidirectional=opts.bidirectional, chars=opts.chars, head=opts.head,
             dropout=opts.dropout, word_dropout=opts.word_dropout,
             implementation=opts.implementation)
@@ -249,7 +264,7 @@ def build(opts: TaggerOptions, prepared: Prepared):
         np.add.at(counts, ids, 1)
     model.rare.copy_(torch.from_numpy(counts == 1))  # singletons: word dropout's candidates
     if "vectors" in prepared.extra:
-        matrix, found = prepared.extra["vectors"]
+        matrix, found, _ = prepared.extra["vectors"]
         with torch.no_grad():
             model.embedding.weight[torch.from_numpy(np.flatnonzero(found))] = \
                 torch.from_numpy(matrix[found])

@@ -52,13 +52,16 @@ def tag_encoded(model, data, batch_size: int = 64, nbest: int = 1, with_loss: bo
 
 
 def evaluate_encoded(model, data, scheme: str, batch_size: int = 64, report: bool = False) -> dict:
-    """Entity precision/recall/F1 (conlleval's reading), token accuracy and loss per word; with
-    ``report``, everything :func:`~recurrente.tasks.tag.metrics.evaluate_tags` gives."""
+    """Entity precision/recall/F1 (conlleval's reading; strict for BIOES), token accuracy and
+    loss per word; with ``report``, everything :func:`~recurrente.tasks.tag.metrics.evaluate_tags`
+    gives."""
     paths, _, loss, words = tag_encoded(model, data, batch_size)
     itos = model.tags
     gold = [[itos[t] for t in tags] for tags in data.tags]
     predicted = [[itos[t] for t in path] for path in paths]
-    result = evaluate_tags(gold, predicted, scheme)
+    # conlleval's lenient reading, except BIOES, whose strict reading seqeval defines
+    result = evaluate_tags(gold, predicted, scheme, mode="strict" if scheme == "BIOES" else
+                           "default")
     if report:
         return {**result, "loss": loss / max(1, words)}
     return {"loss": loss / max(1, words), "f1": result["f1"], "precision": result["precision"],
@@ -66,22 +69,23 @@ def evaluate_encoded(model, data, scheme: str, batch_size: int = 64, report: boo
 
 
 def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
-    """Tags and entities of raw sentences (``str``) or token lists; see the module docstring."""
+    """Tags and entities of raw sentences (``str``) or token lists (strings, or
+    :class:`~recurrente.data.sentences.Token` with offsets); see the module docstring."""
     from recurrente.tasks.tag.data import Encoded
     if not model.vocabs:
         raise UserError("this model has no vocabularies; load it with SequenceTagger.load(RUN)")
     if nbest > 1 and model.crf is None:
         raise UserError("--nbest needs a CRF tagger (trained with --head crf)")
     tokens = [tokenize(s) if isinstance(s, str) else
-              [Token(w, -1, -1) for w in s] for s in sentences]
-    words, chars = model.vocabs["source"], model.vocabs["chars"]
+              [t if isinstance(t, Token) else Token(t, -1, -1) for t in s] for s in sentences]
     kept = [i for i, t in enumerate(tokens) if t]
-    from recurrente.tasks.tag.data import MAX_WORD_CHARS
+    from recurrente.tasks.tag.data import encode_words
     data = Encoded([], [], [], [])
     for i in kept:
         text = [t.text for t in tokens[i]]
-        data.words.append(words.encode([w.lower() for w in text] if words.lowercase else text))
-        data.chars.append([chars.encode(list(w[:MAX_WORD_CHARS])) for w in text])
+        word_ids, letters = encode_words(text, model.vocabs)
+        data.words.append(word_ids)
+        data.chars.append(letters)
         data.tags.append(np.zeros(len(text), dtype=np.int64))
         data.tokens.append(text)
     paths, probs = tag_encoded(model, data, batch_size, nbest, with_loss=False)[:2] if kept \

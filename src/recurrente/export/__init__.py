@@ -1,0 +1,1 @@
+"""Export trained runs: ONNX graphs with their vocabularies and a manifest, parity-checked."""

@@ -1,0 +1,152 @@
+"""``recurrente export RUN --format onnx --out DIR``: graphs, vocabularies, a manifest, checked.
+
+Writes into DIR: one ``<graph>.onnx`` per graph of the run's task
+(:mod:`recurrente.export.task_graphs`), ``vocabs/<role>.json`` (the run's vocabularies),
+``crf.json`` for a CRF tagger (its transitions, forbidden ones as ``null`` = -inf), and
+``manifest.json``: the task, each graph's inputs and outputs with their shapes, the specials'
+ids, the labels or tags, and the parity check's numbers: enough to use the graphs with
+onnxruntime alone.
+
+The export checks itself: every graph runs in onnxruntime and in PyTorch (the trained model) on
+random inputs of several lengths and batch sizes; the largest absolute difference is printed, and
+above ``1e-4`` the export fails and its files are removed. onnx and onnxruntime are an optional
+extra (``pip install 'recurrente[export]'``).
+"""
+
+import io
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recurrente.errors import UserError
+from recurrente.io import atomic_write_json
+
+TOLERANCE = 1e-4
+SHAPES = ((1, 1), (5, 3), (17, 2), (40, 8))  # (T, B) of the parity check
+
+
+def _onnxruntime():
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime
+    except ModuleNotFoundError:
+        raise UserError("export needs onnx and onnxruntime; install them with "
+                        "pip install 'recurrente[export]'") from None
+    return onnxruntime
+
+
+def to_onnx(graph, path: Path, opset: int = 17) -> None:
+    """Trace ``graph.module`` into ``path`` with dynamic axes (torch's TorchScript exporter,
+    which maps torch.nn's recurrent layers onto ONNX's own operators)."""
+    example = graph.example(4, 2, np.random.default_rng(0))
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(graph.module.eval(), example, buffer, input_names=graph.inputs,
+                          output_names=graph.outputs, dynamic_axes=graph.axes,
+                          opset_version=opset, dynamo=False)
+    path.write_bytes(buffer.getvalue())
+
+
+def parity(graph, path: Path, ort) -> float:
+    """The largest absolute difference between onnxruntime and PyTorch over :data:`SHAPES`."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng, worst = np.random.default_rng(1), 0.0
+    for T, B in SHAPES:
+        inputs = graph.example(T, B, rng)
+        with torch.no_grad():
+            expected = graph.reference(*inputs)
+        got = session.run(None, {n: t.numpy() for n, t in zip(graph.inputs, inputs)})
+        for a, b in zip(got, expected):
+            worst = max(worst, float(np.abs(a - b.double().numpy()).max()) if a.size else 0.0)
+    return worst
+
+
+def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
+    """Export the run in ``run_dir`` into folder ``out``; returns the manifest."""
+    from recurrente.export.task_graphs import GRAPHS
+    from recurrente.train.run import load_run
+    ort = _onnxruntime()
+    run = load_run(run_dir, device="cpu", implementation="native")
+    if run.spec.name not in GRAPHS:
+        raise UserError(f"export of a {run.spec.title} run is not available")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty; export into a new folder")
+    staging = Path(tempfile.mkdtemp(prefix=".export.", dir=out.parent if out.parent.exists()
+                                    else None))
+    try:
+        manifest = _write(run, GRAPHS[run.spec.name](run.model), staging, opset, ort, log)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            out.rmdir()
+        shutil.move(str(staging), out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _write(run, graphs, folder: Path, opset: int, ort, log) -> dict:
+    manifest = {"format": "recurrente-onnx", "version": 1, "task": run.spec.name,
+                "model": run.config["model"], "opset": opset, "graphs": {}}
+    for graph in graphs:
+        path = folder / f"{graph.name}.onnx"
+        to_onnx(graph, path, opset)
+        diff = parity(graph, path, ort)
+        log(f"{graph.name}.onnx: onnxruntime vs PyTorch, max abs difference {diff:.2e} over "
+            f"(T, B) in {list(SHAPES)}")
+        if not diff <= TOLERANCE:
+            raise UserError(f"the exported {graph.name} graph differs from the model by {diff:.2e}"
+                            f" (more than {TOLERANCE}); nothing was written")
+        manifest["graphs"][graph.name] = {"file": path.name, "max_abs_diff": diff,
+                                          **_signature(path)}
+    for role, vocab in run.vocabs.items():
+        vocab.save(folder / "vocabs" / f"{role}.json")
+    manifest.update(_task_facts(run, folder))
+    atomic_write_json(folder / "manifest.json", manifest)
+    return manifest
+
+
+def _signature(path: Path) -> dict:
+    """Inputs and outputs of an ONNX file: name, element type and shape (axis names for
+    dynamic axes)."""
+    import onnx
+    model = onnx.load(str(path))
+
+    def describe(values):
+        return [{"name": v.name, "type": onnx.TensorProto.DataType.Name(
+                     v.type.tensor_type.elem_type).lower(),
+                 "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]}
+                for v in values]
+    return {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output)}
+
+
+def _task_facts(run, folder: Path) -> dict:
+    """What a caller needs besides the graphs: specials, labels, tags, the CRF."""
+    model, facts = run.model, {}
+    source = run.vocabs.get("source")
+    if run.spec.name == "lm":
+        facts["tokenizer"] = {"kind": source.kind, "normalization": source.normalization,
+                              "unk_id": source.unk_id}
+        facts["direction"] = model._config.get("direction", "forward")
+    elif run.spec.name == "classify":
+        facts.update(labels=run.vocabs["labels"].itos, pad_id=source.pad_id,
+                     unk_id=source.unk_id, split=source.split, lowercase=source.lowercase,
+                     max_len=run.options.max_len)
+    else:
+        facts.update(tags=model.tags, scheme=model._config["scheme"], pad_id=0, unk_id=1,
+                     max_word_chars=30, lowercase=source.lowercase,
+                     head=model._config["head"])
+        if model.crf is not None:
+            trans, start, end = model.crf._masked(torch.float64, float("-inf"))
+            finite = lambda t: [None if not np.isfinite(x) else x for x in t]  # noqa: E731
+            atomic_write_json(folder / "crf.json", {
+                "transitions": [finite(row) for row in trans.tolist()],
+                "start": finite(start.tolist()), "end": finite(end.tolist())})
+            facts["crf"] = "crf.json"
+    return facts
