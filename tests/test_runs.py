@@ -475,6 +475,8 @@ def test_load_run_refuses_a_run_of_another_task_in_one_sentence(lm_run, cls_run)
         load_run(cls_run, task="lm")
     assert load_run(cls_run, task="classify").spec.name == "classify"
     with pytest.raises(UserError, match="unknown task"):
+        load_run(cls_run, task="nope")
+    with pytest.raises(UserError, match="sequence classifier run, not a sequence tagger"):
         load_run(cls_run, task="tag")
 
 
