@@ -612,9 +612,6 @@ def test_bad_training_input_gets_one_sentence(extra, words, files, tmp_path, cap
     assert not (tmp_path / "r" / "config.json").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (message): a tag of --test/--valid unseen in "
-                   "training names the file but not the line (tasks/tag/data.py encode has no "
-                   "line numbers: the corpus does not keep them)")
 def test_an_unseen_tag_names_its_line(files, tmp_path, capsys):
     _bad_files(tmp_path)
     err = _error(capsys, ["tag", "train", str(files["small"]), "--out", str(tmp_path / "r"),

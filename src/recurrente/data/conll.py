@@ -35,10 +35,12 @@ _FIELDS = re.compile(r"[^ \t]+")  # columns: split on spaces and tabs only (not 
 
 @dataclass
 class Sentence:
-    """One tagged sentence: ``tokens[i]`` carries ``tags[i]`` (``tags`` is empty when untagged)."""
+    """One tagged sentence: ``tokens[i]`` carries ``tags[i]`` (``tags`` is empty when untagged);
+    ``lines[i]`` is the file line of token i (empty for sentences not read from a file)."""
 
     tokens: list[str]
     tags: list[str]
+    lines: list[int] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
@@ -112,7 +114,7 @@ class _Reader:
     token_lines: list[list[int]] = field(default_factory=list)  # per sentence, per token
     tokens: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def close(self) -> None:
         """End the current sentence (if any)."""
@@ -233,10 +235,12 @@ def read_conll(path, word_column: int = 0, tag_column: int | None = -1, encoding
         raise UserError(f"cannot read {path}: {err.strerror or err}") from None
     text = _decode(data, path, encoding)
     sentences, width, lines = parse_conll(text, path, word_column, tag_column)
+    for sentence, numbers in zip(sentences, lines):
+        sentence.lines = numbers
     repaired = 0
     if scheme is not None and tag_column is not None:
         repaired = _check_scheme(sentences, lines, path, scheme, repair)
-    source = {"repaired": repaired,"kind": "conll", "path": str(path.resolve()),
+    source = {"repaired": repaired, "kind": "conll", "path": str(path.resolve()),
               "sha256": hashlib.sha256(data).hexdigest(), "encoding": encoding,
               "columns": width, "word_column": word_column, "tag_column": tag_column,
               "scheme": scheme}

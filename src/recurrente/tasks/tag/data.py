@@ -138,7 +138,9 @@ def encode(corpus, vocabs: dict, where: str) -> Encoded:
         try:
             out.tags.append(tags.encode(s.tags, what="tag"))
         except UserError as e:
-            raise UserError(f"{where}: {e}; a tagger can only predict tags seen in "
+            bad = next(i for i, t in enumerate(s.tags) if t not in tags)
+            line = f"line {s.lines[bad]} of " if s.lines else ""
+            raise UserError(f"{line}{where}: {e}; a tagger can only predict tags seen in "
                             f"training") from None
         out.tokens.append(s.tokens)
     return out
