@@ -1,10 +1,9 @@
 """``recurrente classify train|eval|predict``: label whole texts (many-to-one)."""
 
-import argparse
 import json
 import sys
 
-from recurrente.cli.common import add_train_arguments
+from recurrente.cli.common import add_task_command
 from recurrente.layers.pooling import POOLINGS
 from recurrente.layers.registry import DEFAULT, choices
 
@@ -44,30 +43,16 @@ SWITCHES = {"--unidirectional": "read left to right only (default: both directio
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("classify", help="classify texts: train, eval, predict",
-                              description=__doc__, epilog=EXAMPLE,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = p.add_subparsers(dest="verb", metavar="VERB")
-    t = verbs.add_parser("train", help="train a classifier on labelled texts", epilog=EXAMPLE,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("data", metavar="DATA", nargs="?",
-                   help="CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder "
-                        "of .txt files per class, or a dataset name (sst2)")
-    add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)
-    t.set_defaults(run=run_train)
-    e = verbs.add_parser("eval", help="accuracy, F1 and confusion matrix of a trained run")
-    add_eval_arguments(e)
-    e.set_defaults(run=run_eval)
-    r = verbs.add_parser("predict", help="label texts, one per line (a file or stdin)")
-    add_predict_arguments(r)
-    r.set_defaults(run=run_predict)
-    p.set_defaults(run=lambda args: _usage(p))
-
-
-def _usage(parser) -> int:
-    parser.print_help()
-    return 2
-
+    add_task_command(
+        subparsers, "classify", "classify texts: train, eval, predict", __doc__, EXAMPLE,
+        "CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder of .txt files "
+        "per class, or a dataset name (sst2)", {"data": DATA_FLAGS, "model": MODEL_FLAGS},
+        SWITCHES,
+        {"train": ("train a classifier on labelled texts", None, run_train),
+         "eval": ("accuracy, F1 and confusion matrix of a trained run", add_eval_arguments,
+                  run_eval),
+         "predict": ("label texts, one per line (a file or stdin)", add_predict_arguments,
+                     run_predict)})
 
 def add_eval_arguments(e) -> None:
     e.add_argument("run_dir", metavar="RUN")

@@ -1,10 +1,9 @@
 """``recurrente tag train|eval|predict``: a tag for every word (named entities, many-to-many)."""
 
-import argparse
 import json
 import sys
 
-from recurrente.cli.common import add_train_arguments
+from recurrente.cli.common import add_task_command
 from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
@@ -44,24 +43,15 @@ SWITCHES = {"--unidirectional": "read left to right only (default: both directio
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("tag", help="tag words (named entities): train, eval, predict",
-                              description=__doc__, epilog=EXAMPLE,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = p.add_subparsers(dest="verb", metavar="VERB")
-    t = verbs.add_parser("train", help="train a tagger on CoNLL files", epilog=EXAMPLE,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("data", metavar="DATA", nargs="?",
-                   help="a CoNLL file (one token a line, a blank line between sentences) or a "
-                        "dataset name (conll2002-es, conll2002-nl)")
-    add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)
-    t.set_defaults(run=run_train)
-    e = verbs.add_parser("eval", help="entity precision, recall and F1 of a trained run")
-    add_eval_arguments(e)
-    e.set_defaults(run=run_eval)
-    r = verbs.add_parser("predict", help="tag sentences, one per line (a file or stdin)")
-    add_predict_arguments(r)
-    r.set_defaults(run=run_predict)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+    add_task_command(
+        subparsers, "tag", "tag words (named entities): train, eval, predict", __doc__, EXAMPLE,
+        "a CoNLL file (one token a line, a blank line between sentences) or a dataset name "
+        "(conll2002-es, conll2002-nl)", {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES,
+        {"train": ("train a tagger on CoNLL files", None, run_train),
+         "eval": ("entity precision, recall and F1 of a trained run", add_eval_arguments,
+                  run_eval),
+         "predict": ("tag sentences, one per line (a file or stdin)", add_predict_arguments,
+                     run_predict)})
 
 
 def add_eval_arguments(e) -> None:

@@ -237,6 +237,23 @@ def load_vocabs(out) -> dict:
 
 # ----------------------------------------------------------------------------- loading
 
+def recorded_split(run, split: str, read_splits):
+    """The run's own ``split``, re-read with ``read_splits(options) -> {name: data}`` (each with
+    ``source["sha256"]``) and checked against the digest recorded at training."""
+    try:
+        splits = read_splits(run.options)
+    except UserError as e:
+        raise UserError(f"the run's data cannot be read any more ({e}); pass --data FILE") \
+            from None
+    if split not in splits:
+        raise UserError(f"this run has no {split} split (it has {', '.join(splits)}); pass "
+                        f"--data FILE")
+    saved = run.config.get("data", {}).get("fingerprint", {})
+    if saved.get(split) != splits[split].source.get("sha256"):
+        raise UserError(f"the run's {split} data has changed since training; pass --data FILE")
+    return splits[split]
+
+
 @dataclass
 class LoadedRun:
     """A trained run, ready for evaluation or prediction."""

@@ -1,6 +1,5 @@
 """The sequence classifier as a registered task, and its Python entry points."""
 
-from recurrente.errors import UserError
 from recurrente.tasks.base import TaskSpec
 from recurrente.tasks.classify import data
 
@@ -29,15 +28,6 @@ def examples_of(run, split: str = "test", path=None, encoding: str = "utf-8"):
     if path is not None:
         texts = formats.read_labelled(path, opts.text_column, opts.label_column, encoding)
         return data.encode(texts, vocabs["source"], vocabs["labels"], opts.max_len, str(path))
-    try:
-        splits = data.read_splits(opts)
-    except UserError as e:
-        raise UserError(f"the run's data cannot be read any more ({e}); pass --data FILE") \
-            from None
-    saved = run.config.get("data", {}).get("fingerprint", {})
-    if split not in splits:
-        raise UserError(f"this run has no {split} split (it has {', '.join(splits)}); pass "
-                        f"--data FILE")
-    if saved.get(split) != splits[split].source.get("sha256"):
-        raise UserError(f"the run's {split} data has changed since training; pass --data FILE")
-    return data.encode(splits[split], vocabs["source"], vocabs["labels"], opts.max_len, split)
+    from recurrente.train.run import recorded_split
+    return data.encode(recorded_split(run, split, data.read_splits), vocabs["source"],
+                       vocabs["labels"], opts.max_len, split)
