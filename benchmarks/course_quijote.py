@@ -22,10 +22,11 @@ import torch
 
 from benchmarks.common import write_json
 from recurrente.tasks.lm.inference import evaluate_stream
-from recurrente.tasks.lm_run import load_run, split_ids
+from recurrente.tasks.lm.texts import split_ids
 from recurrente.tasks.lm.data import LMOptions
 from recurrente.tasks.lm.task import train_language_model
 from recurrente.tasks.lm.presets import preset
+from recurrente.train.run import load_run
 from recurrente.train.trainer import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

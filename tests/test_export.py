@@ -20,6 +20,7 @@ from recurrente.train.run import load_run  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
 from tests.test_classify import order_examples, write_csv  # noqa: E402
+from tests.translate_fixtures import reverse_pairs, write_tsv  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,7 @@ def runs(tmp_path_factory):
     (root / "corpus.txt").write_text(word_corpus(2000))
     write_csv(root / "order.csv", order_examples(200, seed=1))
     write_conll(root / "ner.txt", entity_sentences(80, seed=2))
+    write_tsv(root / "pairs.tsv", reverse_pairs(200, seed=3))
     made = {}
     for name, argv in {
         "lm": ["train", str(root / "corpus.txt"), "--preset", "tiny", "--hidden", "16",
@@ -37,6 +39,8 @@ def runs(tmp_path_factory):
         "tag": ["tag", "train", str(root / "ner.txt"), "--hidden", "8", "--layers", "2"],
         "tag_cnn": ["tag", "train", str(root / "ner.txt"), "--hidden", "8", "--chars", "cnn",
                     "--head", "softmax"],
+        "translate": ["translate", "train", str(root / "pairs.tsv"), "--hidden", "16",
+                      "--attention", "additive"],
     }.items():
         made[name] = root / name
         assert main([*argv, "--out", str(made[name]), "--max-steps", "3", "--quiet"]) == 0
@@ -45,7 +49,8 @@ def runs(tmp_path_factory):
 
 @pytest.mark.parametrize("task,graphs", [("lm", {"lm_sequence", "lm_step"}),
                                          ("classify", {"classifier"}), ("tag", {"tagger"}),
-                                         ("tag_cnn", {"tagger"})])
+                                         ("tag_cnn", {"tagger"}),
+                                         ("translate", {"encoder", "decoder_step"})])
 def test_export_passes_its_parity_check(runs, tmp_path, capsys, task, graphs):
     out = tmp_path / "onnx"
     assert main(["export", str(runs[task]), "--out", str(out)]) == 0
@@ -143,3 +148,32 @@ def test_course_gru_is_refused_with_a_reason(tmp_path, capsys):
     from recurrente.layers import make_layer
     with pytest.raises(UserError, match="reset_after"):
         NativeStack(make_layer("gru", 3, 4, reset_after=False, implementation="scratch"))
+
+
+def test_exported_translator_decodes_greedily_as_the_model(runs, tmp_path):
+    import onnxruntime as ort
+    from recurrente.tasks.seq2seq.model import Seq2Seq
+    out = tmp_path / "onnx"
+    assert main(["export", str(runs["translate"]), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    encoder = ort.InferenceSession(str(out / "encoder.onnx"))
+    step = ort.InferenceSession(str(out / "decoder_step.onnx"))
+    model = Seq2Seq.load(runs["translate"])
+    from recurrente.tasks.seq2seq.inference import encode_sources, target_text
+    sentence = "a b c d e f"
+    ids = encode_sources(model, [sentence])[0]
+    keys, memory, hidden, cell = encoder.run(None, {"src": ids[:, None],
+                                                    "src_lengths": np.array([len(ids)])})
+    feed = np.zeros((1, model.decoder.out_size), np.float32)
+    token, tokens = manifest["bos_id"], []
+    from recurrente.tasks.seq2seq.search import max_lengths
+    for _ in range(max_lengths([len(ids)])[0]):  # the model's own limit, <eos> counted
+        log_probs, hidden, cell, feed, _ = step.run(None, {
+            "tokens": np.array([token]), "hidden": hidden, "cell": cell, "feed": feed,
+            "keys": keys, "memory": memory, "src_lengths": np.array([len(ids)])})
+        log_probs[0, [manifest["pad_id"], manifest["bos_id"]]] = -np.inf
+        token = int(log_probs[0].argmax())
+        if token == manifest["eos_id"]:
+            break
+        tokens.append(token)
+    assert target_text(model, tokens) == model.translate([sentence])[0]

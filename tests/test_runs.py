@@ -23,13 +23,19 @@ from recurrente.train.callbacks import Checkpointer, ProgressBar
 from recurrente.train.run import load_run
 from recurrente.train.trainer import CHANGEABLE_ON_RESUME, TrainConfig, Trainer
 from tests.lm_fixtures import word_corpus
+from tests.tag_fixtures import entity_sentences, write_conll
 from tests.test_classify import order_examples, write_csv
+from tests.translate_fixtures import reverse_pairs, write_tsv
 
 ROOT = Path(__file__).parents[1]
 LM_TINY = ["--preset", "tiny", "--hidden", "16", "--seq-len", "16", "--batch-size", "8",
            "--quiet"]
 CLS_TINY = ["--hidden", "8", "--quiet"]
-NOT_OPTIONS = {"--out", "--resume", "--quiet", "--json", "--help", "--preset"}
+TAG_TINY = ["--hidden", "8", "--quiet"]
+TRANSLATE_TINY = ["--hidden", "8", "--quiet"]
+# --nproc launches the processes of a run, like --quiet it is not one of its options: the world
+# size is in the checkpoint, and a resume may change it (tests/test_distributed.py)
+NOT_OPTIONS = {"--out", "--resume", "--quiet", "--json", "--help", "--preset", "--nproc"}
 
 
 def _error(capsys, argv) -> str:
@@ -60,6 +66,11 @@ def table(folder):
 
 
 @pytest.fixture(scope="module")
+def entities(folder):
+    return write_conll(folder / "entities.txt", entity_sentences(60, seed=2))
+
+
+@pytest.fixture(scope="module")
 def lm_run(folder, corpus):
     out = folder / "lm"
     assert main(["train", str(corpus), "--out", str(out), *LM_TINY, "--max-steps", "2"]) == 0
@@ -70,6 +81,27 @@ def lm_run(folder, corpus):
 def cls_run(folder, table):
     out = folder / "cls"
     assert main(["classify", "train", str(table), "--out", str(out), *CLS_TINY,
+                 "--max-steps", "2"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tag_run(folder, entities):
+    out = folder / "tag"
+    assert main(["tag", "train", str(entities), "--out", str(out), *TAG_TINY,
+                 "--max-steps", "2"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def pairs(folder):
+    return write_tsv(folder / "pairs.tsv", reverse_pairs(120, seed=2))
+
+
+@pytest.fixture(scope="module")
+def translate_run(folder, pairs):
+    out = folder / "translate"
+    assert main(["translate", "train", str(pairs), "--out", str(out), *TRANSLATE_TINY,
                  "--max-steps", "2"]) == 0
     return out
 
@@ -104,12 +136,15 @@ def _optional_flags(command):
 TRAINING_VALUES = {"--optimizer": "sgd", "--lr": 0.01, "--weight-decay": 0.01, "--clip": 0.5,
                    "--schedule": "constant", "--epochs": 50, "--max-steps": 3,
                    "--time-budget": 100.0, "--eval-every": 1, "--patience": 10,
-                   "--seed": 7, "--device": "cpu"}
+                   "--seed": 7, "--device": "cpu", "--average": "nt", "--precision": "bf16"}
 LM_VALUES = {"--tokenizer": "word", "--normalize": "lowercase", "--vocab-size": 10,
              "--min-freq": 2, "--encoding": "latin-1", "--cell": "gru",
              "--implementation": "scratch", "--layers": 2, "--hidden": 32, "--embedding": 8,
              "--dropout": 0.5, "--seq-len": 8, "--batch-size": 4, "--partition": "random",
-             "--tie-weights": True, "--monitor": "accuracy", **TRAINING_VALUES}
+             "--tie-weights": True, "--monitor": "accuracy", "--direction": "backward",
+             "--dropout-input": 0.3, "--dropout-hidden": 0.2, "--dropout-embedding": 0.1,
+             "--dropout-mask": "sequence", "--weight-dropout": 0.2, "--ar": 1.0, "--tar": 1.0,
+             "--truncation": "variable", **TRAINING_VALUES}
 CLS_VALUES = {"--valid": "VALID", "--test": "TEST", "--text-column": "sentence",
               "--label-column": "class", "--encoding": "latin-1", "--tokenizer": "char",
               "--min-freq": 2, "--vocab-size": 10, "--max-len": 10, "--vectors": "VECTORS",
@@ -117,11 +152,40 @@ CLS_VALUES = {"--valid": "VALID", "--test": "TEST", "--text-column": "sentence",
               "--embedding": 8, "--pooling": "mean", "--dropout": 0.1, "--batch-size": 8,
               "--unidirectional": True, "--keep-case": True, "--monitor": "macro_f1",
               **TRAINING_VALUES}
+TAG_VALUES = {"--valid": "VALID", "--test": "TEST", "--word-column": 1, "--tag-column": 0,
+              "--encoding": "latin-1", "--scheme": "IOB1", "--tag-scheme": "BIOES",
+              "--min-freq": 2, "--vocab-size": 10, "--vectors": "VECTORS", "--cell": "gru",
+              "--implementation": "scratch", "--layers": 2, "--hidden": 16, "--embedding": 8,
+              "--chars": "cnn", "--head": "softmax", "--dropout": 0.1, "--word-dropout": 0.1,
+              "--batch-size": 8, "--unidirectional": True, "--lowercase": True,
+              "--monitor": "token_accuracy", **TRAINING_VALUES}
+TRANSLATE_VALUES = {"--source": "source.txt", "--target": "target.txt", "--valid": "VALID",
+                    "--test": "TEST", "--encoding": "latin-1", "--tokenizer": "char",
+                    "--min-freq": 2, "--vocab-size": 10, "--max-len": 10, "--cell": "gru",
+                    "--implementation": "scratch", "--layers": 2, "--hidden": 16,
+                    "--embedding": 8, "--attention": "dot", "--dropout": 0.1,
+                    "--label-smoothing": 0.2, "--teacher-forcing": 0.5,
+                    "--scheduled-sampling": "linear", "--sampling-k": 0.5,
+                    "--sampling-steps": 10, "--batch-size": 8, "--reverse": True,
+                    "--lowercase": True, "--unidirectional": True, "--no-input-feeding": True,
+                    "--tie-embeddings": True, "--monitor": "chrf", **TRAINING_VALUES}
 # switch flag -> (options field, the value the switch sets)
 SWITCH_FIELDS = {"--tie-weights": ("tie_weights", True),
-                 "--unidirectional": ("bidirectional", False), "--keep-case": ("lowercase", False)}
+                 "--unidirectional": ("bidirectional", False), "--keep-case": ("lowercase", False),
+                 "--lowercase": ("lowercase", True), "--reverse": ("reverse", True),
+                 "--no-input-feeding": ("input_feeding", False),
+                 "--tie-embeddings": ("tie_embeddings", True)}
 
-TASKS = {"lm": (["train"], LM_VALUES), "classify": (["classify", "train"], CLS_VALUES)}
+TASKS = {"lm": (["train"], LM_VALUES), "classify": (["classify", "train"], CLS_VALUES),
+         "tag": (["tag", "train"], TAG_VALUES),
+         "translate": (["translate", "train"], TRANSLATE_VALUES)}
+
+
+def _run_and_data(task, lm_run, cls_run, tag_run, table, entities, translate_run=None,
+                  pairs=None):
+    """The task's run fixture, and the DATA argument its train command takes (if any)."""
+    return {"lm": (lm_run, []), "classify": (cls_run, [str(table)]),
+            "tag": (tag_run, [str(entities)]), "translate": (translate_run, [str(pairs)])}[task]
 
 
 def _cases():
@@ -141,22 +205,26 @@ def _shown(value) -> str:
 
 
 @pytest.mark.parametrize("task,flag", list(_cases()))
-def test_resume_with_one_flag_changed(task, flag, lm_run, cls_run, table, tmp_path, capsys):
+def test_resume_with_one_flag_changed(task, flag, lm_run, cls_run, tag_run, translate_run,
+                                      pairs, table, entities,
+                                      tmp_path, capsys):
     command, values = TASKS[task]
-    run = lm_run if task == "lm" else cls_run
+    run, data = _run_and_data(task, lm_run, cls_run, tag_run, table, entities, translate_run,
+                              pairs)
     out = tmp_path / "copy"
     shutil.copytree(run, out)
     before = json.loads((out / "config.json").read_text())
     dest, switch = _optional_flags(command)[flag]
     value = values[flag]
-    if value in ("VALID", "TEST"):
+    if value in ("VALID", "TEST") and task == "tag":
+        value = str(write_conll(tmp_path / f"{value.lower()}.txt", entity_sentences(20, seed=3)))
+    elif value in ("VALID", "TEST"):
         value = str(write_csv(tmp_path / f"{value.lower()}.csv", order_examples(20, seed=3)))
     elif value == "VECTORS":
         value = tmp_path / "vectors.txt"
         value.write_text("alfa 1 2\nbeta 3 4\n")
         value = str(value)
-    argv = [*command, *([str(table)] if task == "classify" else []), "--out", str(out),
-            "--resume", "--quiet", "--max-steps", "4"]
+    argv = [*command, *data, "--out", str(out), "--resume", "--quiet", "--max-steps", "4"]
     argv += [flag] if switch else [flag, str(value)]
     if switch:
         field, value = SWITCH_FIELDS[flag]
@@ -226,12 +294,16 @@ def test_resume_with_the_same_options_continues(cls_run, table, tmp_path):
 # ----------------------------------------------------------------------------- restart
 
 
-@pytest.mark.parametrize("task", ["lm", "classify"])
-def test_a_run_killed_before_its_first_checkpoint_starts_afresh(task, lm_run, cls_run, table,
-                                                                 tmp_path, capsys):
-    command = TASKS[task][0] + ([str(table)] if task == "classify" else [])
+@pytest.mark.parametrize("task", ["lm", "classify", "tag", "translate"])
+def test_a_run_killed_before_its_first_checkpoint_starts_afresh(task, lm_run, cls_run, tag_run,
+                                                                 translate_run, pairs,
+                                                                 table, entities, tmp_path,
+                                                                 capsys):
+    run, data = _run_and_data(task, lm_run, cls_run, tag_run, table, entities, translate_run,
+                              pairs)
+    command = TASKS[task][0] + data
     out = tmp_path / "killed"
-    shutil.copytree(lm_run if task == "lm" else cls_run, out)
+    shutil.copytree(run, out)
     shutil.rmtree(out / "last")
     (out / "model.safetensors").unlink()
     before = json.loads((out / "config.json").read_text())
@@ -428,6 +500,17 @@ def test_progress_in_a_non_terminal_writes_plain_lines_with_the_tasks_metrics():
     assert evals[0].endswith("(best)") and "accuracy 0.5000" in evals[0]
 
 
+def test_progress_in_a_non_terminal_is_one_line_every_few_seconds_not_one_per_step():
+    stream = io.StringIO()
+    evaluate, _ = scripted([0.5] * 4)
+    Trainer(Scalar(), Targets(), TrainConfig(max_steps=400, eval_every=100, lr=0.01), evaluate,
+            callbacks=[ProgressBar(True, every=10.0, stream=stream)], monitor="accuracy",
+            mode="max").fit()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert len(lines) == 4 and all(": valid " in l for l in lines), lines  # 400 fast steps
+
+
 def test_progress_disabled_writes_nothing():
     stream = io.StringIO()  # isatty() is False
     evaluate, _ = scripted([0.5])
@@ -466,7 +549,7 @@ def test_the_trainer_leaves_the_global_random_stream_alone():
 # ----------------------------------------------------------------------------- load_run
 
 
-def test_load_run_refuses_a_run_of_another_task_in_one_sentence(lm_run, cls_run):
+def test_load_run_refuses_a_run_of_another_task_in_one_sentence(lm_run, cls_run, tag_run):
     with pytest.raises(UserError) as err:
         load_run(lm_run, task="classify")
     message = str(err.value)
@@ -478,6 +561,9 @@ def test_load_run_refuses_a_run_of_another_task_in_one_sentence(lm_run, cls_run)
         load_run(cls_run, task="nope")
     with pytest.raises(UserError, match="sequence classifier run, not a sequence tagger"):
         load_run(cls_run, task="tag")
+    with pytest.raises(UserError, match="sequence tagger run, not a sequence classifier"):
+        load_run(tag_run, task="classify")
+    assert load_run(tag_run, task="tag").spec.name == "tag"
 
 
 # ----------------------------------------------------------------------------- resume: what is the same

@@ -28,8 +28,12 @@ TRAIN_FLAGS = {
     "--patience": (int, "early stop after N evaluations without improvement"),
     "--monitor": (str, "the validation metric that picks the best checkpoint (default: the "
                        "task's)"),
+    "--average": (str, "averaged weights for evaluation and saving, from: nt (when validation "
+                       "stops improving) or a fraction of the run, e.g. 0.5 (default: none)"),
     "--seed": (int, "random seed (default 0)"),
     "--device": (str, "auto, cpu or cuda (default auto)"),
+    "--precision": (str, "fp32, bf16 (autocast; CPU or CUDA) or fp16 (autocast and a gradient "
+                         "scaler; CUDA) (default fp32)"),
 }
 DEFAULT_TIME_BUDGET = 180.0
 LIMITS = ("epochs", "max_steps", "time_budget")  # with none given: DEFAULT_TIME_BUDGET
@@ -46,6 +50,10 @@ def add_train_arguments(p: argparse.ArgumentParser, groups: dict, switches: dict
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    p.add_argument("--nproc", type=int, default=None, metavar="N",
+                   help="data-parallel training with N processes on this machine (starts "
+                        "torchrun; for several machines run torchrun yourself: README, Scaling "
+                        "out)")
     for flag, text in dict(switches).items():
         p.add_argument(flag, action="store_true", default=None, help=text)
     for group, flags in {**groups, "training": TRAIN_FLAGS}.items():
@@ -89,6 +97,8 @@ def run_training(args, spec, opts, command: str) -> int:
     summary = train_run(spec, opts, args.out, resume=args.resume,
                         progress=not (args.quiet or args.json), stdin=sys.stdin, log=log)
     interrupted = summary["stop_reason"] == "interrupted"
+    if summary.get("rank"):  # another process of a data-parallel run: rank 0 reports
+        return 130 if interrupted else 0
     if args.json:
         print(json.dumps(summary))
     elif interrupted:

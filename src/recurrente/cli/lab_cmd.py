@@ -2,8 +2,9 @@
 
 Experiments: adding (Hochreiter & Schmidhuber 1997), copy (Arjovsky et al. 2016),
 digits (scikit-learn's 8x8 digits read one pixel per step; --permute shuffles the pixel
-order once), and gradient-flow (‖∂L/∂H_t‖ against the distance to the loss, at
-initialisation and after a short training on the adding problem).
+order once), gradient-flow (‖∂L/∂H_t‖ against the distance to the loss, at
+initialisation and after a short training on the adding problem), and caption (one-to-many:
+a decoder conditioned on a digit image writes its Spanish name, letter by letter).
 """
 
 import argparse
@@ -11,12 +12,14 @@ import json
 
 from recurrente.errors import UserError
 
-EXPERIMENTS = ("adding", "copy", "digits", "gradient-flow")
-DEFAULT_BUDGET = {"adding": 40.0, "copy": 60.0, "digits": 40.0, "gradient-flow": 20.0}
+EXPERIMENTS = ("adding", "copy", "digits", "gradient-flow", "caption")
+DEFAULT_BUDGET = {"adding": 40.0, "copy": 60.0, "digits": 40.0, "gradient-flow": 20.0,
+                  "caption": 20.0}
 EXAMPLE = """examples:
   recurrente lab adding --T 50,100,200 --cells rnn,lstm,gru --time-budget 40 --out runs/adding
   recurrente lab digits --permute --cells rnn,lstm --json
   recurrente lab gradient-flow --T 100 --out runs/flow
+  recurrente lab caption --cells lstm,gru --time-budget 20 --out runs/caption
 
 Every (cell, T) is trained for the same number of seconds; the table says whether it beat the
 task's 'solved' threshold (see recurrente.lab.tasks.make_task). For digits T is always 64."""
@@ -24,7 +27,7 @@ task's 'solved' threshold (see recurrente.lab.tasks.make_task). For digits T is 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "lab", help="long-dependency experiments: adding, copy, digits, gradient-flow",
+        "lab", help="experiments: adding, copy, digits, gradient-flow, caption",
         description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", metavar="EXPERIMENT", help=" | ".join(EXPERIMENTS))
     p.add_argument("--T", dest="T", default=None,
@@ -33,7 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
     p.add_argument("--time-budget", type=float, default=None,
                    help="training seconds per (cell, T) (default: adding 40, copy 60, "
-                        "digits 40, gradient-flow 20)")
+                        "digits 40, gradient-flow 20, caption 20)")
     p.add_argument("--max-steps", type=int, default=None,
                    help="also stop at this many steps (alone with --time-budget 0: repeatable)")
     p.add_argument("--out", default=None, help="output directory (default runs/lab-EXPERIMENT)")
@@ -57,6 +60,11 @@ def parse_list(text: str, what: str) -> list:
 
 def parse_T(text, experiment: str) -> list:
     from recurrente.lab.tasks import DEFAULT_T
+    if experiment == "caption":
+        if text is not None:
+            raise UserError("caption has no --T: every image is one vector, every name a few "
+                            "letters")
+        return []
     if text is None:
         return [100] if experiment == "gradient-flow" else DEFAULT_T[experiment]
     try:
@@ -96,6 +104,8 @@ def run(args) -> int:
     out = args.out or f"runs/lab-{args.experiment}"
     if args.experiment == "gradient-flow":
         return _run_flow(args, T_values, cells, budget, implementation, out)
+    if args.experiment == "caption":
+        return _run_caption(args, cells, budget, implementation, out)
     from recurrente.lab.run import CURVES_PNG, RESULTS_JSON, run_lab
     emit = (lambda r: print(json.dumps(_public(r)), flush=True)) if args.json else None
     results = run_lab(args.experiment, T_values, cells, budget, seed=args.seed, out_dir=out,
@@ -170,3 +180,21 @@ def print_flow_table(records) -> None:
     print("columns k=...: |dL/dH_{T-k}| / |dL/dH_T|, the gradient surviving k steps (batch "
           "mean); after training, mse: " + ", ".join(f"{r['cell']} {r['mse']:.4f}"
                                                        for r in records))
+
+
+def _run_caption(args, cells, budget, implementation, out) -> int:
+    from recurrente.lab.caption import CAPTION_JSON, CAPTIONS_PNG, run_caption
+    results = run_caption(cells, budget, args.seed, out, args.hidden, implementation, args.lr,
+                          args.batch_size, args.max_steps, progress=not args.json)
+    for r in results:
+        if args.json:
+            print(json.dumps({k: v for k, v in r.items() if k != "captions"}))
+    if not args.json:
+        print(f"{'cell':<6}{'exact match':>12}{'CER':>8}{'steps':>8}")
+        for r in results:
+            print(f"{r['cell']:<6}{r['exact']:>12.3f}{r['cer']:>8.3f}{r['steps']:>8}")
+        r = results[0]
+        print(f"caption: {len(results)} cells, {r['test_images']} held-out images; a logistic "
+              f"regression reading the whole image classifies {r['baseline_accuracy']:.3f} of "
+              f"them; wrote {out}/{CAPTION_JSON} and {out}/{CAPTIONS_PNG}")
+    return 0

@@ -6,6 +6,7 @@ fix (:class:`recurrente.errors.UserError`) print one sentence and exit with stat
 
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional
 
@@ -44,17 +45,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "nproc", None) is not None:  # data-parallel: start torchrun (launch.py)
+            from recurrente.cli.launch import launch
+            return launch(list(sys.argv[1:] if argv is None else argv), args.nproc, args)
         return int(args.run(args) or 0)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        if _says_it(e):
+            print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # unwritable --out, a file where a folder should be, a full disk
         where = f": {e.filename}" if e.filename else ""
         print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if _says_it(None):
+            print("interrupted", file=sys.stderr)
         return 130
+
+
+def _says_it(error: Optional[UserError]) -> bool:
+    """In a data-parallel run (torchrun's ``RANK`` and ``WORLD_SIZE``) every process meets the
+    same bad option (or Ctrl-C): rank 0 says it, the others exit quietly, except with an error
+    of their own (``every_rank``: a process of the run was lost)."""
+    if getattr(error, "echo", False):
+        return False
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    return rank == 0 or world <= 1 or getattr(error, "every_rank", False)
 
 
 if __name__ == "__main__":

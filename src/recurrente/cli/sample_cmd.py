@@ -14,7 +14,8 @@ def add_parser(subparsers) -> None:
                               description=__doc__, epilog=EXAMPLE,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", metavar="DIR")
-    p.add_argument("--prime", default=None, help="text to start from (default: a line break)")
+    p.add_argument("--prime", default=None, help="text to start from (default: a line break); "
+                   "a backward model writes what comes before it")
     p.add_argument("-n", type=int, default=400, help="tokens to generate (default 400)")
     p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default 1.0)")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely")
@@ -49,27 +50,31 @@ def run(args) -> int:
         raise UserError(f"expected --num-samples >= 1, got {args.num_samples}")
     check_sampling_options(args.temperature, args.top_k, args.top_p)
     loaded = load_run(args.run_dir, device=args.device, task="lm")
-    tok = loaded.vocabs["source"]
+    tok, model = loaded.vocabs["source"], loaded.model
     prime = _prime_ids(tok, args.prime)
     shown = [] if args.prime is None else prime
-    texts = [list(shown) for _ in range(args.num_samples)]
+    texts = [list(model.in_model_order(shown)) for _ in range(args.num_samples)]
+    # a backward model writes the text that leads up to the prime: shown once it is complete
+    streaming = args.num_samples == 1 and model.direction == "forward"
     printed = 0
-    if args.num_samples == 1:
+    if streaming:
         sys.stdout.write(tok.decode(shown))
         printed = len(tok.decode(shown))
-    for step in stream_tokens(loaded.model, [prime] * args.num_samples, args.n,
+    for step in stream_tokens(model, [model.in_model_order(prime)] * args.num_samples, args.n,
                               args.temperature, args.top_k, args.top_p, args.seed,
                               exclude=[tok.unk_id]):
         for row, token in zip(texts, step.tolist()):
             row.append(token)
-        if args.num_samples == 1:  # stream: print what decoding the new token added
+        if streaming:  # print what decoding the new token added
             text = tok.decode(texts[0])
             sys.stdout.write(text[printed:])
             sys.stdout.flush()
             printed = len(text)
-    if args.num_samples == 1:
+    if streaming:
         sys.stdout.write("\n")
+    elif args.num_samples == 1:
+        print(tok.decode(model.in_model_order(texts[0])))
     else:
         for k, row in enumerate(texts):
-            print(f"--- sample {k + 1} ---\n{tok.decode(row)}")
+            print(f"--- sample {k + 1} ---\n{tok.decode(model.in_model_order(row))}")
     return 0

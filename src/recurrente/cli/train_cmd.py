@@ -9,8 +9,10 @@ EXAMPLE = """examples:
   recurrente train --out runs/python                      # the embedded default corpus
   recurrente train novel.txt --out runs/novel --time-budget 600
   RECURRENTE_DATA=~/texts recurrente train --preset quijote-course --cell gru --out runs/q
-  recurrente train ptb --tokenizer word --out runs/ptb --epochs 10
-  recurrente train --out runs/python --resume              # continue where it stopped"""
+  recurrente train ptb --tokenizer word --out runs/ptb --time-budget 600   # the word recipe
+  recurrente train quijote --direction backward --out runs/atras           # reads it reversed
+  recurrente train --out runs/python --resume              # continue where it stopped
+  recurrente train novel.txt --out runs/n --nproc 2 --precision bf16   # 2 processes, autocast"""
 
 # flag -> (type, help); defaults live in LMOptions / TrainConfig so presets can fill gaps.
 DATA_FLAGS = {
@@ -19,16 +21,31 @@ DATA_FLAGS = {
     "--vocab-size": (int, "cap on the vocabulary (most frequent kept)"),
     "--min-freq": (int, "drop symbols seen fewer times (word models)"),
     "--encoding": (str, "text encoding of CORPUS (default utf-8)"),
+    "--direction": (str, "forward, or backward: read the text from its end (default forward)"),
 }
+SIZE = "default: chosen for the time budget"
 MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}: the fastest measured)"),
-    "--layers": (int, "stacked recurrent layers (default 2)"),
-    "--hidden": (int, "hidden size H (default 128)"),
+    "--layers": (int, f"stacked recurrent layers ({SIZE})"),
+    "--hidden": (int, f"hidden size H ({SIZE})"),
     "--embedding": (int, "embedding size (default H)"),
-    "--dropout": (float, "dropout on embeddings, between layers and before the head (default 0.1)"),
-    "--seq-len": (int, "time steps per window: the BPTT truncation (default 64)"),
-    "--batch-size": (int, "windows per batch (default 32)"),
+    "--dropout": (float, "dropout before the head, and on the embeddings and between layers "
+                         "unless given below (default: the recipe's, 0.1 char, 0.4 word)"),
+    "--dropout-input": (float, "dropout on the embeddings (default: the recipe's)"),
+    "--dropout-hidden": (float, "dropout between layers (default: the recipe's)"),
+    "--dropout-embedding": (float, "drop whole words from the embedding matrix (default: the "
+                                   "recipe's, 0 char, 0.1 word)"),
+    "--dropout-mask": (str, "step (a new mask each step) or sequence (locked: one mask per "
+                            "sequence) (default: the recipe's)"),
+    "--weight-dropout": (float, "DropConnect on the recurrent weights W_hh (default: the "
+                                "recipe's)"),
+    "--ar": (float, "activation regularisation weight (default: the recipe's)"),
+    "--tar": (float, "temporal activation regularisation weight (default: the recipe's)"),
+    "--seq-len": (int, f"time steps per window: the BPTT truncation ({SIZE})"),
+    "--batch-size": (int, "windows per batch (default: the recipe's, 32 char, 20 word)"),
+    "--truncation": (str, "fixed, variable (AWD-LSTM's window lengths) or random (unbiased "
+                          "randomised truncation) (default fixed)"),
     "--partition": (str, "sequential (state carried, truncated BPTT) or random (default sequential)"),
 }
 def add_parser(subparsers) -> None:
@@ -41,7 +58,8 @@ def add_parser(subparsers) -> None:
                         "default: the embedded corpus (this Python's standard library source)")
     p.add_argument("--preset", help="quijote-course, char-large or tiny")
     add_train_arguments(p, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, switches={
-        "--tie-weights": "share the embedding and output matrices (needs embedding == hidden)"})
+        "--tie-weights": "share the embedding and output matrices (needs embedding == hidden; "
+                         "the word recipe does)"})
     p.set_defaults(run=run)
 
 

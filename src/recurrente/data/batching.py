@@ -26,6 +26,12 @@ Sequential partitioning (``carries_state = True``, truncated BPTT)::
 The number of batches per epoch is fixed (``len(batches)``); the offset is drawn only from the
 values that leave room for all of them, and windows that do not fit a full batch are left out
 of that epoch (a different random few each epoch).
+
+With ``truncation="variable"`` or ``"random"`` (sequential only, :mod:`recurrente.data.windows`)
+the windows along the streams have drawn lengths instead of ``T``: the streams are the same and
+still read without a gap, a batch is ``(x, y)`` of shape ``(T_k, B)`` (and, for ``random``, the
+gradient compensation as a third element), ``len(batches)`` is the epoch's nominal number of
+``T``-step windows, and :meth:`Batches.lr_scale` says how much a batch's learning rate is scaled.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from recurrente.data.windows import check_truncation, compensation, windows
 from recurrente.errors import UserError
 
 SCHEMES = ("random", "sequential")
@@ -49,6 +56,7 @@ class Batches:
         batch_size: ``B``, windows (or streams) per batch.
         seq_len: ``T``, time steps per window.
         seed: with the epoch number, fixes everything random.
+        truncation: ``"fixed"``, ``"variable"`` or ``"random"`` window lengths (sequential).
 
     Example::
 
@@ -58,7 +66,8 @@ class Batches:
         (torch.Size([10, 4]), True)
     """
 
-    def __init__(self, ids, scheme: str, batch_size: int, seq_len: int, seed: int = 0):
+    def __init__(self, ids, scheme: str, batch_size: int, seq_len: int, seed: int = 0,
+                 truncation: str = "fixed"):
         if scheme not in SCHEMES:
             raise UserError(f"unknown batching scheme {scheme!r}; expected one of "
                             f"{', '.join(SCHEMES)}")
@@ -72,6 +81,10 @@ class Batches:
         self.ids = ids.astype(np.int64, copy=False)
         self.scheme, self.batch_size, self.seq_len, self.seed = scheme, batch_size, seq_len, seed
         self.carries_state = scheme == "sequential"
+        self.truncation = check_truncation(truncation)
+        if truncation != "fixed" and not self.carries_state:
+            raise UserError(f"--truncation {truncation} cuts the streams of the sequential "
+                            f"partitioning; expected --partition sequential")
         self._n_batches, self._max_offset = self._plan(len(self.ids))
 
     def _plan(self, n: int) -> tuple[int, int]:
@@ -103,13 +116,21 @@ class Batches:
     def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of epoch ``epoch`` from batch index ``start`` on: ``(x, y)``, each an int64
         tensor of shape ``(T, B)``. Same ``(seed, epoch)`` -> same batches."""
-        if not 0 <= start <= len(self):
-            raise ValueError(f"expected start in [0, {len(self)}], got {start}")
         rng = self._rng(epoch)
         offset = int(rng.integers(0, self._max_offset + 1))
+        cuts = windows(self.truncation, self.seq_len, len(self) * self.seq_len, rng) \
+            if self.carries_state else None
+        count = len(self) if cuts is None else len(cuts)
+        if not 0 <= start <= count:
+            raise ValueError(f"expected start in [0, {count}], got {start}")
         if self.carries_state:
-            return self._sequential(offset, start)
+            return self._sequential(offset, start, cuts)
         return self._random(offset, rng, start)
+
+    def lr_scale(self, batch) -> float:
+        """The factor on the learning rate of ``batch``: its window length over ``T`` (1 with
+        fixed windows), as AWD-LSTM does for variable-length windows."""
+        return 1.0 if self.truncation == "fixed" else batch[0].shape[0] / self.seq_len
 
     def _random(self, offset: int, rng: np.random.Generator, start: int):
         B, T = self.batch_size, self.seq_len
@@ -120,12 +141,18 @@ class Batches:
             rows = self.ids[starts[k * B:(k + 1) * B, None] + steps]       # (B, T+1)
             yield _pair(rows.T)
 
-    def _sequential(self, offset: int, start: int):
+    def _sequential(self, offset: int, start: int, cuts):
         B, T = self.batch_size, self.seq_len
         S = len(self) * T + 1                                             # tokens per stream
         streams = self.ids[offset:offset + B * S].reshape(B, S).T         # (S, B), a view
-        for k in range(start, len(self)):
-            yield _pair(streams[k * T:(k + 1) * T + 1])
+        ends = np.cumsum([0] + [length for length, _ in cuts])            # window edges
+        factor = compensation(T)
+        for k in range(start, len(cuts)):
+            x, y = _pair(streams[ends[k]:ends[k + 1] + 1])                # (T_k, B) each
+            if self.truncation == "random":
+                yield x, y, torch.full((cuts[k][1] - 1,), factor, dtype=torch.float64)
+            else:
+                yield x, y
 
 
 def _pair(block: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,9 +161,10 @@ def _pair(block: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return block[:-1], block[1:]
 
 
-def make_batches(ids, scheme: str, batch_size: int, seq_len: int, seed: int = 0) -> Batches:
+def make_batches(ids, scheme: str, batch_size: int, seq_len: int, seed: int = 0,
+                 truncation: str = "fixed") -> Batches:
     """Build :class:`Batches`; see the module docstring for the two schemes."""
-    return Batches(ids, scheme, batch_size, seq_len, seed)
+    return Batches(ids, scheme, batch_size, seq_len, seed, truncation)
 
 
 def split_contiguous(n_tokens: int, fractions=(0.9, 0.05, 0.05)) -> list[tuple[int, int]]:

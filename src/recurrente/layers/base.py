@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recurrente.layers import registry
+from recurrente.layers.dropout import drop_connect
 from recurrente.layers.init import default_init, forget_bias_, orthogonal_recurrent_
-from recurrente.layers.native import make_template, native_forward
+from recurrente.layers.native import make_template, native_forward, native_layerwise
 from recurrente.layers.state import LSTMState, init_state
 from recurrente.layers.validation import check_input, check_lengths, check_state
 
@@ -60,7 +61,7 @@ class RecurrentLayer(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  implementation: str = registry.DEFAULT, recurrent_init: str = "default",
-                 device=None, dtype=None):
+                 weight_dropout: float = 0.0, device=None, dtype=None):
         super().__init__()
         if implementation not in registry.choices():
             raise ValueError(f"unknown implementation {implementation!r}; expected one of "
@@ -70,12 +71,14 @@ class RecurrentLayer(nn.Module):
                              f"got {recurrent_init!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"expected dropout in [0, 1), got {dropout}")
+        if not 0.0 <= weight_dropout < 1.0:
+            raise ValueError(f"expected weight_dropout in [0, 1), got {weight_dropout}")
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(f"expected positive sizes, got input_size={input_size}, "
                              f"hidden_size={hidden_size}, num_layers={num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional = bidirectional
+        self.bidirectional, self.weight_dropout = bidirectional, float(weight_dropout)
         self.num_directions = 2 if bidirectional else 1
         self.implementation = implementation
         self._make_parameters(device, dtype)
@@ -99,19 +102,45 @@ class RecurrentLayer(nn.Module):
                     self.register_parameter(name + sfx, nn.Parameter(
                         torch.empty(shape, device=device, dtype=dtype)))
 
-    def weights(self, layer: int, direction: int) -> Tuple[Tensor, ...]:
-        """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction; biases ``None`` if absent."""
+    def weights(self, layer: int, direction: int, parameters: Optional[dict] = None
+                ) -> Tuple[Tensor, ...]:
+        """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction; biases ``None`` if absent.
+        ``parameters``: a :meth:`forward_parameters` dict to read them from instead."""
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
-        get = lambda name: getattr(self, name + sfx, None)  # noqa: E731
+        if parameters is None:
+            get = lambda name: getattr(self, name + sfx, None)  # noqa: E731
+        else:
+            get = lambda name: parameters.get(name + sfx)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def forward_parameters(self) -> dict:
+        """The tensors one forward runs with, by parameter name: the parameters themselves, except
+        that in training with ``weight_dropout = p`` every ``W_hh`` is ``W_hh ⊙ M / (1-p)``, one
+        Bernoulli mask ``M`` per matrix drawn here, once, and used at every time step
+        (DropConnect, Wan et al. 2013, as AWD-LSTM's weight drop, Merity et al. 2018). Every
+        implementation takes weights as tensors, so ``native`` and ``fused`` run as usual, and
+        autograd carries the gradient through the mask to the parameter."""
+        params = dict(self.named_parameters())
+        if self.training and self.weight_dropout:
+            for name in params:
+                if name.startswith("weight_hh"):
+                    params[name] = drop_connect(params[name], self.weight_dropout)  # (G*H, H)
+        return params
 
     def cell_options(self) -> dict:
         """Keyword options the runners take (nonlinearity, reset_after)."""
         return {}
 
     # -- forward ------------------------------------------------------------------------------
-    def forward(self, input: Tensor, state=None, lengths: Optional[Tensor] = None):
-        """See the class docstring. Returns ``(output, state)``."""
+    def forward(self, input: Tensor, state=None, lengths: Optional[Tensor] = None, *,
+                parameters: Optional[dict] = None, between=None):
+        """See the class docstring. Returns ``(output, state)``.
+
+        ``parameters``: the weights to run with, as :meth:`forward_parameters` returns them
+        (default: drawn for this call), so a caller that runs one sequence in several calls
+        keeps one DropConnect mask for all of them. ``between(k, y)``: applied to the output
+        ``y (T, B, K*H)`` of every layer ``k`` but the last, instead of the layer's own dropout
+        (a caller's locked dropout, say)."""
         batched = check_input(input, self.input_size, self.batch_first)
         x = input if batched else input.unsqueeze(1)  # (T, B, D) or (B, T, D)
         if batched and self.batch_first:
@@ -122,10 +151,11 @@ class RecurrentLayer(nn.Module):
         lengths = check_lengths(lengths, B, T)
         state = self._initial_state(state, B, x, batched)
         implementation = self.implementation_for(x.device)
+        params = self.forward_parameters() if parameters is None else parameters
         if implementation == registry.NATIVE:
-            y, final = self._native(x, state, lengths)
+            y, final = self._native(x, state, lengths, params, between)
         else:
-            y, final = self._stack(x, state, lengths, implementation)
+            y, final = self._stack(x, state, lengths, implementation, params, between)
         if batched and self.batch_first:
             y = y.transpose(0, 1)
         if not batched:
@@ -143,10 +173,13 @@ class RecurrentLayer(nn.Module):
         check_state(state, self.cell, expected)
         return LSTMState(*state) if self.cell == "lstm" else state
 
-    def _native(self, x, state, lengths):
-        if self._template is None:  # kept out of _modules: it has no parameters of its own
-            self.__dict__["_template"] = make_template(self)
-        y, final = native_forward(self, self._template, x, state, lengths)
+    def _native(self, x, state, lengths, params: dict, between):
+        if between is not None and self.num_layers > 1:
+            y, final = native_layerwise(self, x, state, lengths, params, between)
+        else:
+            if self._template is None:  # kept out of _modules: it has no parameters of its own
+                self.__dict__["_template"] = make_template(self)
+            y, final = native_forward(self, self._template, x, state, lengths, params)
         return y, LSTMState(*final) if self.cell == "lstm" else final
 
     def implementation_for(self, device) -> str:
@@ -154,7 +187,8 @@ class RecurrentLayer(nn.Module):
         return registry.resolve(self.implementation, self.cell, self.hidden_size,
                                 torch.device(device).type, getattr(self, "reset_after", True))
 
-    def _stack(self, x: Tensor, state, lengths: Optional[Tensor], implementation: str):
+    def _stack(self, x: Tensor, state, lengths: Optional[Tensor], implementation: str,
+               params: dict, between=None):
         """Depth × directions around one runner; see the module docstring."""
         runner = registry.runner(implementation, self.cell)
         options, K = self.cell_options(), self.num_directions
@@ -166,7 +200,8 @@ class RecurrentLayer(nn.Module):
                 row = layer * K + direction
                 state0 = (state.h[row], state.c[row]) if self.cell == "lstm" else state[row]
                 x_in = reverse_padded(x, lengths) if direction else x  # (T, B, D_in)
-                h_all, c_all = runner(x_in, state0, *self.weights(layer, direction), **options)
+                h_all, c_all = runner(x_in, state0, *self.weights(layer, direction, params),
+                                      **options)
                 finals_h.append(last_steps(h_all, lengths))  # (B, H)
                 if c_all is not None:
                     finals_c.append(last_steps(c_all, lengths))
@@ -174,7 +209,9 @@ class RecurrentLayer(nn.Module):
             x = torch.cat(outputs, dim=-1) if K == 2 else outputs[0]  # (T, B, K*H)
             if mask is not None:
                 x = x.masked_fill(~mask, 0.0)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            if layer < self.num_layers - 1 and between is not None:
+                x = between(layer, x)
+            elif self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
         h = torch.stack(finals_h)  # (L*K, B, H)
         return x, (LSTMState(h, torch.stack(finals_c)) if self.cell == "lstm" else h)
@@ -185,6 +222,8 @@ class RecurrentLayer(nn.Module):
             s += ", bidirectional=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.weight_dropout:
+            s += f", weight_dropout={self.weight_dropout}"
         if self.batch_first:
             s += ", batch_first=True"
         return s + f", implementation={self.implementation!r}"

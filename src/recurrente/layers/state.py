@@ -52,3 +52,22 @@ def state_map(state: State, fn) -> State:
     if isinstance(state, tuple):
         return type(state)(*(fn(s) for s in state))
     return fn(state)
+
+
+class _ScaleGrad(torch.autograd.Function):
+    """Identity forward; the gradient multiplied by ``factor`` backward."""
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+
+def scale_grad(state: State, factor: float) -> State:
+    """``state`` unchanged, but the gradient that flows back through it multiplied by
+    ``factor``: the compensation of randomised truncation (:mod:`recurrente.data.windows`)."""
+    return state_map(state, lambda s: _ScaleGrad.apply(s, float(factor)))

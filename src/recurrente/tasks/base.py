@@ -42,6 +42,11 @@ class Task(nn.Module):
     def loss(self, batch, state=None) -> LossOutput:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def on_train_step(self, step: int, fraction: float) -> None:
+        """Called by the trainer before every training step with the steps done so far and
+        the fraction of the run done (what the cosine schedule follows); a task whose training
+        changes over the run (scheduled sampling) reads it here. Default: nothing."""
+
     def config(self) -> dict:
         """Constructor arguments, JSON-able, enough to rebuild the module."""
         return dict(self._config)
@@ -67,7 +72,9 @@ class Prepared:
     ``fingerprint``: what must be equal for ``--resume`` to continue (the data's digests);
     ``description``: e.g. ``corpus.txt (1,234 train tokens, vocabulary 80)`` for the log;
     ``extra``: whatever the task's ``build`` needs besides (pretrained vectors, ...);
-    ``notes``: sentences for the log (columns guessed, texts cut, vectors found).
+    ``notes``: sentences for the log (columns guessed, texts cut, vectors found);
+    ``files``: relative path -> text, written into a new run directory (a translator's held-out
+    pairs, so that its ``eval`` never depends on re-reading the data).
     """
     vocabs: Dict[str, Any]
     batches: Any
@@ -77,6 +84,7 @@ class Prepared:
     description: str
     extra: Dict[str, Any] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)  # said once in the log (guessed columns, ...)
+    files: Dict[str, str] = field(default_factory=dict)  # written into a new run directory
 
 
 @dataclass(frozen=True)

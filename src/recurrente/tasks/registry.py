@@ -15,11 +15,13 @@ TASKS = {
     "lm": "recurrente.tasks.lm.task:SPEC",
     "classify": "recurrente.tasks.classify.task:SPEC",
     "tag": "recurrente.tasks.tag.task:SPEC",
+    "translate": "recurrente.tasks.seq2seq.task:SPEC",
 }
 MODELS = {  # model class name (as stored in config.json) -> (class, task)
     "LanguageModel": ("recurrente.tasks.lm.model:LanguageModel", "lm"),
     "SequenceClassifier": ("recurrente.tasks.classify.model:SequenceClassifier", "classify"),
     "SequenceTagger": ("recurrente.tasks.tag.model:SequenceTagger", "tag"),
+    "Seq2Seq": ("recurrente.tasks.seq2seq.model:Seq2Seq", "translate"),
 }
 
 

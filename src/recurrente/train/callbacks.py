@@ -134,7 +134,9 @@ def _step_of(line: str):
 
 class Checkpointer:
     """Best weights to ``model.safetensors`` on improvement; the resume point ``last/`` at every
-    evaluation, every ``every`` steps, and at the end (also after Ctrl-C)."""
+    evaluation, every ``every`` steps, and at the end (also after Ctrl-C). The best weights are
+    the averaged ones once averaging is on; the resume point holds the raw weights, and the
+    average in the trainer state."""
 
     def __init__(self, directory: Path, every: int = 0):
         self.directory, self.every = Path(directory), every
@@ -148,10 +150,14 @@ class Checkpointer:
 
     def on_eval(self, trainer, record):
         if record["improved"]:
-            checkpoint.save_weights(trainer.task, self.directory / checkpoint.WEIGHTS)
+            self._save_best(trainer)
         self.save_last(trainer)
+
+    def _save_best(self, trainer):
+        with trainer.averaged():
+            checkpoint.save_weights(trainer.task, self.directory / checkpoint.WEIGHTS)
 
     def on_end(self, trainer):
         if trainer.evaluate is None or not (self.directory / checkpoint.WEIGHTS).exists():
-            checkpoint.save_weights(trainer.task, self.directory / checkpoint.WEIGHTS)
+            self._save_best(trainer)
         self.save_last(trainer)

@@ -16,6 +16,10 @@ those in :data:`~recurrente.train.trainer.CHANGEABLE_ON_RESUME` (budgets, learni
 whose new values are recorded; the data must have the same digests. A run killed before its
 first checkpoint has a ``config.json`` but nothing to resume: ``--resume`` then starts it afresh
 from its saved options, and says so.
+
+Under torchrun every process calls :func:`train_run`: rank 0 decides how the run starts, writes
+the run directory, logs and shows progress; every rank reads the data and takes its share of
+each batch (:mod:`recurrente.train.distributed`).
 """
 
 import dataclasses
@@ -30,9 +34,10 @@ from typing import Any, Dict, Optional
 import torch
 
 from recurrente.errors import UserError
+from recurrente.io import atomic_write_text
 from recurrente.tasks import registry
 from recurrente.tasks.base import Prepared, TaskSpec
-from recurrente.train import checkpoint
+from recurrente.train import checkpoint, distributed
 from recurrente.train.callbacks import Checkpointer, MetricsLog, ProgressBar
 from recurrente.train.trainer import CHANGEABLE_ON_RESUME, TrainConfig, Trainer
 
@@ -113,7 +118,13 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     """Train (or resume) ``spec``'s model with ``opts`` into run directory ``out``; return a
     summary dict (steps, stop reason, throughput, the best validation metrics, ...)."""
     out = Path(out)
-    start = _how_to_start(out, resume, log)
+    world = distributed.join(opts.train.device)  # torchrun's processes, or this one alone
+    if not world.is_main:  # rank 0 logs, shows progress and writes the run directory
+        log, progress = (lambda *args, **kwargs: None), False
+    if world.size > 1 and getattr(opts, spec.positional, None) == "-":
+        raise UserError("every process of a data-parallel run reads the data itself; save "
+                        "stdin to a file and pass its name")
+    start = world.on_main(_how_to_start, out, resume, log)  # decided before anyone writes
     config = checkpoint.read_config(out) if start != "fresh" else {}
     opts.train.monitor = opts.train.monitor or spec.default_monitor
     saved = config.get("options", {})
@@ -131,33 +142,43 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     else:
         torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
         model = spec.build(opts, data)
+        world.seed(opts.train.seed)  # ranks > 0: their own random stream (dropout)
     monitor = opts.train.monitor
     if monitor not in spec.metrics:
         raise UserError(f"expected --monitor {' or '.join(spec.metrics)} for a {spec.title}, "
                         f"got {monitor!r}")
     out.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(model, data.batches, opts.train, data.evaluate,
-                      callbacks=[ProgressBar(progress),
-                                 MetricsLog(out / "metrics.jsonl", opts.train.log_every),
-                                 Checkpointer(out, every=opts.train.eval_every)],
-                      monitor=monitor, mode=spec.metrics[monitor])
+    trainer = Trainer(model, world.shard(data.batches), opts.train, data.evaluate,
+                      callbacks=world.callbacks([
+                          ProgressBar(progress),
+                          MetricsLog(out / "metrics.jsonl", opts.train.log_every),
+                          Checkpointer(out, every=opts.train.eval_every)]),
+                      monitor=monitor, mode=spec.metrics[monitor], world=world)
     if start == "resume":
         trainer.load_state_dict(checkpoint.load_last(out, trainer.task))
-        _record_resume(out, config, opts, changed)
-    else:
+        if world.is_main:
+            _record_resume(out, config, opts, changed)
+    elif world.is_main:
         for name, value in data.extra.get("resolved", {}).items():
             setattr(opts, name, value)  # what the data decided (guessed columns) is the run's
         save_vocabs(out, data.vocabs)
+        for name, text in data.files.items():
+            path = out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, text)
         checkpoint.update_config(out, format="recurrente-run", task=spec.name,
                                  model={"class": type(model).__name__, **model.config()},
                                  data={**data.record, "fingerprint": _jsonable(data.fingerprint)},
                                  options=options_record(opts))
-    for note in data.notes:
+    for note in data.notes + world.notes:
         log(note)
+    running = trainer.task.rnn.implementation_for(trainer.device)
     log(f"training a {spec.title}, {model.describe()}, on {data.description} "
-        f"(device {trainer.device}; best checkpoint by valid {monitor})")
+        f"(device {trainer.device}; {trainer.precision.describe(running)}; "
+        f"{world.describe() or '1 process'}; best checkpoint by valid {monitor})")
     started = time.perf_counter()
-    result = trainer.fit()
+    result = world.fit(trainer)  # trainer.fit(), and a lost process said in one sentence
+    world.close()
     return _summary(spec, trainer, result, data, out, time.perf_counter() - started)
 
 
@@ -214,6 +235,9 @@ def _summary(spec: TaskSpec, trainer, progress, data: Prepared, out: Path, wall:
                "monitor": trainer.monitor, "best_step": best["step"] if best else None,
                **{f"valid_{k}": v for k, v in metrics.items()}}
     summary.update(spec.summarize(metrics, data))
+    summary.update(precision=trainer.config.precision, processes=trainer.world.size)
+    if trainer.world.size > 1:
+        summary["rank"] = trainer.world.rank
     return summary
 
 

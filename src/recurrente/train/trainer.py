@@ -11,6 +11,16 @@ the trainer moves its tensors to the device. The best checkpoint, the plateau sc
 stopping follow one *monitored* metric of the evaluation, with its mode: ``("loss", "min")`` for
 a language model, ``("accuracy", "max")`` for a classifier. The trainer never reseeds the global
 random generator: the caller seeds before building the model, and a resumed run restores it.
+
+Batches may scale a step's learning rate (``batches.lr_scale(batch)``: variable-length windows),
+and ``average`` keeps a running mean of the weights that evaluation and the best checkpoint use
+(:mod:`recurrente.train.averaging`).
+
+``config.precision`` runs the forward under autocast (:mod:`recurrente.train.precision`), and
+``world`` makes the trainer one process of a data-parallel run (:mod:`recurrente.train.distributed`:
+sharded batches, the loss through DistributedDataParallel, losses reduced as sums and counts,
+evaluation on rank 0, the stop decided by all); by default it is one process, and the loop is
+the plain one.
 """
 
 import math
@@ -23,6 +33,9 @@ import torch
 
 from recurrente.errors import UserError
 from recurrente.layers.state import LSTMState, detach_state
+from recurrente.train.averaging import WeightAverage, check_average
+from recurrente.train.distributed import Local
+from recurrente.train.precision import Precision, check_precision
 from recurrente.train.optim import SCHEDULES, Plateau, cosine_factor, make_optimizer
 
 
@@ -44,8 +57,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     monitor: Optional[str] = None  # the evaluation metric the best checkpoint follows (task's)
+    average: Optional[str] = None  # averaged weights from: "nt" or a fraction of the run
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; recurrente.train.precision)
 
     def validate(self) -> None:
+        check_average(self.average)
+        check_precision(self.precision)
         if self.schedule not in SCHEDULES:
             raise UserError(f"unknown schedule {self.schedule!r}; expected {', '.join(SCHEDULES)}")
         if self.lr <= 0:
@@ -118,18 +135,21 @@ class Trainer:
 
     def __init__(self, task, batches, config: TrainConfig,
                  evaluate: Optional[Callable] = None, callbacks=(), monitor: str = "loss",
-                 mode: str = "min"):
+                 mode: str = "min", world=None):
         config.validate()
         if mode not in MODES:
             raise ValueError(f"expected mode 'min' or 'max', got {mode!r}")
         self.config, self.batches, self.evaluate = config, batches, evaluate
         self.monitor, self.mode = monitor, mode
         self.device = resolve_device(config.device)
+        self.world = world or Local()  # one process, or data-parallel (train/distributed.py)
+        self.precision = Precision(config.precision, self.device, task)
         self.task = task.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, task.parameters(), config.lr,
                                         config.weight_decay, config.momentum)
         self.plateau = Plateau()
         self.progress = Progress(best=math.inf if mode == "min" else -math.inf)
+        self.average = WeightAverage(self.task.parameters(), config.average)
         self.carry = None  # recurrent state carried between batches
         self.callbacks = list(callbacks)
         self._interrupted = False
@@ -152,9 +172,9 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         p = self.progress
-        if self._interrupted:
-            p.stop_reason = "interrupted"
-        elif self.evaluate is not None and (not p.history or p.history[-1]["step"] != p.step):
+        interrupted = p.stop_reason == "interrupted"  # as every process agreed (_should_stop)
+        if not interrupted and self.evaluate is not None and \
+                (not p.history or p.history[-1]["step"] != p.step):
             self.run_evaluation()  # the best checkpoint must account for the final weights
         self._call("on_end")
         return self.progress
@@ -177,29 +197,38 @@ class Trainer:
         """Forward, backward, clip, step. Returns what happened, for the callbacks."""
         p, config = self.progress, self.config
         self.task.train()
-        lr = self._set_learning_rate()
+        lr = self._set_learning_rate(getattr(self.batches, "lr_scale", lambda b: 1.0)(batch))
+        hook = getattr(self.task, "on_train_step", None)  # e.g. scheduled sampling's ε
+        if hook is not None:
+            hook(p.step, self.fraction_done())
         batch = move_to(batch, self.device)
         carry = self.carry if self.batches.carries_state else None
-        loss_sum, count, carry = self.task.loss(batch, carry)
-        loss = loss_sum / count
+        with self.precision.autocast():
+            loss_sum, count, carry = self.world.loss(self.task, batch, carry)
+        loss, mean, count = self.world.mean_loss(loss_sum, count)  # all ranks' mean and count
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.precision.backward(loss, self.optimizer)
         max_norm = config.clip if config.clip else math.inf
         norm = float(torch.nn.utils.clip_grad_norm_(self.task.parameters(), max_norm))
-        value = float(loss.detach())
-        if not (math.isfinite(value) and math.isfinite(norm)):
+        value = float(mean)
+        if not (math.isfinite(value) and (math.isfinite(norm) or self.precision.skips_overflow)):
             raise NonFiniteLoss(p.step + 1, value, norm)
-        self.optimizer.step()
+        self.precision.step(self.optimizer)
         self.carry = detach_state(carry) if carry is not None else None
         p.step += 1
         p.tokens += int(count)
+        if self.average.active:
+            self.average.update()
+        else:  # the first average is these weights
+            self.average.maybe_start(self.fraction_done(), p.history, self.monitor, self.mode)
         return {"step": p.step, "loss": value, "grad_norm": norm, "lr": lr, "tokens": int(count),
                 "clipped": bool(config.clip) and norm > config.clip}
 
     def run_evaluation(self) -> dict:
         """Score held-out data, update best/plateau/early-stopping, tell the callbacks."""
         p = self.progress
-        result = dict(self.evaluate(self.task))
+        with self.averaged():
+            result = dict(self.world.on_main(self.evaluate, self.task))  # rank 0's, for all
         if self.monitor not in result:
             raise KeyError(f"the evaluation gave {sorted(result)}, not the monitored "
                            f"{self.monitor!r}")
@@ -212,13 +241,17 @@ class Trainer:
             p.bad_evals += 1
         self.plateau.update(sign * value)
         record = {"step": p.step, "improved": improved, **{f"valid_{k}": v for k, v in result.items()}}
+        if self.average.active:
+            record["averaged"] = True
         p.history.append(record)
+        self.average.maybe_start(self.fraction_done(), p.history, self.monitor, self.mode)
         self._call("on_eval", record)
         return record
 
     # -- stopping, schedule -------------------------------------------------------------------
     def _should_stop(self) -> bool:
         p, c = self.progress, self.config
+        self._interrupted, p.elapsed = self.world.agree(self._interrupted, p.elapsed)
         reasons = [(self._interrupted, "interrupted"),
                    (c.max_steps is not None and p.step >= c.max_steps, "max steps"),
                    (c.time_budget is not None and p.elapsed >= c.time_budget, "time budget"),
@@ -242,7 +275,14 @@ class Trainer:
             fractions.append(p.elapsed / c.time_budget)
         return min(1.0, max(fractions))
 
-    def _set_learning_rate(self) -> float:
+    def averaged(self):
+        """A context in which the task holds the weights to evaluate and save: the averaged
+        ones once averaging is on (:mod:`recurrente.train.averaging`), else the current ones."""
+        return self.average.applied()
+
+    def _set_learning_rate(self, scale: float = 1.0) -> float:
+        """The schedule's rate times ``scale`` (the batch's window length over T, for variable
+        windows: :meth:`recurrente.data.batching.Batches.lr_scale`)."""
         c = self.config
         if c.schedule == "cosine":
             lr = c.lr * cosine_factor(self.fraction_done(), c.warmup)
@@ -250,6 +290,7 @@ class Trainer:
             lr = c.lr * self.plateau.scale
         else:
             lr = c.lr
+        lr *= scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr
@@ -263,13 +304,18 @@ class Trainer:
         carry = None  # saved as a plain list of tensors: weights_only loading allows no classes
         if self.carry is not None:
             carry = [s.cpu() for s in (self.carry if isinstance(self.carry, tuple) else [self.carry])]
-        return {"optimizer": self.optimizer.state_dict(), "plateau": self.plateau.state_dict(),
-                "progress": asdict(p), "rng": rng, "carry": carry,
-                "config": asdict(self.config)}
+        state = {"optimizer": self.optimizer.state_dict(), "plateau": self.plateau.state_dict(),
+                 "progress": asdict(p), "rng": rng, "carry": carry,
+                 "average": self.average.state_dict(), "config": asdict(self.config),
+                 "scaler": self.precision.state_dict()}
+        return self.world.with_every_rank(state)  # data-parallel: every rank's rng and carry
 
     def load_state_dict(self, state: dict) -> None:
+        state = self.world.for_this_rank(state)  # this rank's rng and carry
         self.optimizer.load_state_dict(state["optimizer"])
+        self.precision.load_state_dict(state.get("scaler"))
         self.plateau.load_state_dict(state["plateau"])
+        self.average.load_state_dict(state.get("average"))
         self.progress = Progress(**state["progress"])
         torch.set_rng_state(state["rng"]["torch"])
         cuda_states = state["rng"].get("cuda")

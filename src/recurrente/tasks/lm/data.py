@@ -1,26 +1,36 @@
 """A language model's options and data: corpus → tokenizer → splits → batches, and its model.
 
 :mod:`recurrente.tasks.lm.task` hands these to the shared run plumbing
-(:mod:`recurrente.train.run`).
+(:mod:`recurrente.train.run`). Options left at ``None`` are filled by the recipe of the
+tokenizer, and the model size by the time budget (:mod:`recurrente.tasks.lm.recipes`); the
+filled values are the run's, saved as such.
 """
 
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numpy as np
+
 from recurrente.data.batching import make_batches, split_contiguous
+from recurrente.data.windows import check_truncation
 from recurrente.data.corpora import Corpus, load_corpus
 from recurrente.data.tokenizers import CharTokenizer, WordTokenizer
 from recurrente.errors import UserError
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.base import Prepared
 from recurrente.tasks.lm.inference import evaluate_stream
-from recurrente.tasks.lm.model import LanguageModel
+from recurrente.tasks.lm.model import DIRECTIONS, LanguageModel
+from recurrente.tasks.lm.recipes import RECIPE_FIELDS, resolve
 from recurrente.train.trainer import TrainConfig
 
 
 @dataclass
 class LMOptions:
-    """Everything a language-model run is made of (the CLI's options, one field each)."""
+    """Everything a language-model run is made of (the CLI's options, one field each).
+
+    ``None``: the recipe's value for the tokenizer, and for the model size (``hidden``,
+    ``layers``, ``embedding``, ``seq_len``) the one chosen for the time budget; see
+    :mod:`recurrente.tasks.lm.recipes`."""
     corpus: Optional[str] = None  # file, folder, "-", dataset name; None = embedded default
     encoding: str = "utf-8"
     tokenizer: str = "char"  # char | word
@@ -28,15 +38,24 @@ class LMOptions:
     vocab_size: Optional[int] = None
     min_freq: int = 1
     split: tuple = (0.9, 0.05, 0.05)
+    direction: str = "forward"  # forward | backward (reads the text reversed)
     cell: str = "lstm"
     implementation: str = DEFAULT
-    layers: int = 2
-    hidden: int = 128  # 2x128 beat 2x256 and 1x256 at equal time on 2 cores (see the README)
+    layers: Optional[int] = None
+    hidden: Optional[int] = None
     embedding: Optional[int] = None
-    dropout: float = 0.1
-    tie_weights: bool = False
-    seq_len: int = 64
-    batch_size: int = 32
+    dropout: Optional[float] = None  # before the head; and input/hidden unless given
+    dropout_input: Optional[float] = None  # on the embeddings (locked or not)
+    dropout_hidden: Optional[float] = None  # between layers
+    dropout_embedding: Optional[float] = None  # whole words
+    dropout_mask: Optional[str] = None  # step | sequence (locked)
+    weight_dropout: Optional[float] = None  # DropConnect on W_hh
+    ar: Optional[float] = None  # activation regularisation
+    tar: Optional[float] = None  # temporal activation regularisation
+    tie_weights: Optional[bool] = None
+    seq_len: Optional[int] = None
+    batch_size: Optional[int] = None
+    truncation: str = "fixed"  # fixed | variable | random
     partition: str = "sequential"  # sequential | random
     eval_tokens: int = 20000  # validation tokens scored at each evaluation during training
     train: TrainConfig = field(default_factory=lambda: TrainConfig(time_budget=180.0))
@@ -51,11 +70,19 @@ class PreparedData:
 
 
 def prepare(opts: LMOptions, vocabs: Optional[dict] = None, stdin=None) -> Prepared:
-    """The corpus read and split, batches of its training part, and an evaluator on the first
-    ``eval_tokens`` of its validation part (the whole part is scored by ``recurrente eval``)."""
+    """The corpus read and split, the recipe and size filled in, batches of its training part
+    (reversed for a backward model), and an evaluator on the first ``eval_tokens`` of its
+    validation part (the whole part is scored by ``recurrente eval``)."""
+    if opts.direction not in DIRECTIONS:
+        raise UserError(f"expected --direction forward or backward, got {opts.direction!r}")
+    check_truncation(opts.truncation)
     data = prepare_data(opts, stdin=stdin, tokenizer=(vocabs or {}).get("source"))
-    batches = make_batches(data.splits["train"], opts.partition, opts.batch_size, opts.seq_len,
-                           opts.train.seed)
+    notes = resolve(opts, data.tokenizer.vocab_size)
+    train = data.splits["train"]
+    if opts.direction == "backward":
+        train = np.ascontiguousarray(train[::-1])
+    batches = make_batches(train, opts.partition, opts.batch_size, opts.seq_len,
+                           opts.train.seed, opts.truncation)
     valid = data.splits["valid"][:opts.eval_tokens + 1]
     evaluate = (lambda model: evaluate_stream(model, valid)) if len(valid) > 1 else None
     source = data.record["source"]
@@ -64,7 +91,8 @@ def prepare(opts: LMOptions, vocabs: Optional[dict] = None, stdin=None) -> Prepa
     return Prepared({"source": data.tokenizer}, batches, evaluate, data.record,
                     fingerprint=[source.get("sha256"), source.get("splits_sha256"),
                                  opts.tokenizer, opts.normalize],
-                    description=description, extra={"data": data})
+                    description=description, notes=notes,
+                    extra={"data": data, "resolved": {k: getattr(opts, k) for k in RECIPE_FIELDS}})
 
 
 def prepare_data(opts: LMOptions, stdin=None, tokenizer=None) -> PreparedData:
@@ -104,6 +132,10 @@ def build_model(opts: LMOptions, vocab_size: int) -> LanguageModel:
         return LanguageModel(vocab_size, cell=opts.cell, hidden_size=opts.hidden,
                              num_layers=opts.layers, embedding_size=opts.embedding,
                              dropout=opts.dropout, tie_weights=opts.tie_weights,
-                             implementation=opts.implementation)
+                             implementation=opts.implementation,
+                             dropout_input=opts.dropout_input, dropout_hidden=opts.dropout_hidden,
+                             dropout_embedding=opts.dropout_embedding,
+                             dropout_mask=opts.dropout_mask, weight_dropout=opts.weight_dropout,
+                             ar=opts.ar, tar=opts.tar, direction=opts.direction)
     except ValueError as e:
         raise UserError(str(e)) from None

@@ -19,19 +19,23 @@ def _device_of(model) -> torch.device:
 
 @torch.inference_mode()
 def evaluate_stream(model, ids, chunk: int = 512, progress: bool = False) -> dict:
-    """Exact per-token cross-entropy of ``ids`` (1-D), read as one stream with the state carried.
+    """Exact per-token cross-entropy of ``ids`` (1-D, in reading order), read as one stream in
+    the model's direction with the state carried.
 
-    Token ``k`` is predicted from tokens ``0..k-1`` and nothing is skipped, so the loss counts
-    ``len(ids) - 1`` predictions: ``loss`` (nats/token), ``perplexity = exp(loss)``, ``tokens``.
+    Token ``k`` is predicted from tokens ``0..k-1`` (a backward model: from ``k+1..``) and nothing
+    is skipped, so the loss counts ``len(ids) - 1`` predictions: ``loss`` (nats/token),
+    ``perplexity = exp(loss)``, ``tokens``.
     """
     was_training = model.training
     model.eval()
     ids = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=_device_of(model))
+    ids = model.in_model_order(ids) if hasattr(model, "in_model_order") else ids
     if ids.numel() < 2:
         raise UserError(f"expected at least 2 tokens to evaluate, got {ids.numel()}")
     total, state = 0.0, None
-    bar = tqdm(total=ids.numel() - 1, unit="tok", unit_scale=True, disable=not progress,
-               desc="eval", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=ids.numel() - 1, unit="tok", unit_scale=True, desc="eval",
+               disable=not (progress and sys.stderr.isatty()),  # no redrawn bar in a log file
+               file=sys.stderr, dynamic_ncols=True)
     for start in range(0, ids.numel() - 1, chunk):
         x = ids[start:start + chunk].unsqueeze(1)  # (T, 1)
         y = ids[start + 1:start + chunk + 1].unsqueeze(1)  # (T', 1), T' = T except at the end
@@ -98,7 +102,10 @@ def _excluding(fn, ids):
 def generate_batch(model, prompts: List[List[int]], n: int, temperature: float = 1.0,
                    top_k: Optional[int] = None, top_p: Optional[float] = None,
                    seed: Optional[int] = None, exclude=()) -> List[List[int]]:
-    """Each prompt followed by its ``n`` sampled continuation ids."""
+    """Each prompt followed by its ``n`` sampled continuation ids, in reading order (for a
+    backward model the new ids precede the prompt)."""
+    order = getattr(model, "in_model_order", lambda ids: ids)
+    prompts = [order(list(p)) for p in prompts]
     steps = [t.tolist() for t in
              stream_tokens(model, prompts, n, temperature, top_k, top_p, seed, exclude)]
-    return [list(p) + [s[b] for s in steps] for b, p in enumerate(prompts)]
+    return [order(list(p) + [s[b] for s in steps]) for b, p in enumerate(prompts)]

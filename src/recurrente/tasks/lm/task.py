@@ -8,6 +8,7 @@ import math
 
 from recurrente.tasks.base import TaskSpec
 from recurrente.tasks.lm import data
+from recurrente.tasks.lm.recipes import RECIPE_FIELDS
 
 
 def _summarize(best: dict, prepared) -> dict:
@@ -23,7 +24,8 @@ def _summarize(best: dict, prepared) -> dict:
 
 SPEC = TaskSpec(name="lm", title="language model", model_class="LanguageModel",
                 options=data.LMOptions, prepare=data.prepare, build=data.build,
-                metrics={"loss": "min"}, positional="corpus", summarize=_summarize)
+                metrics={"loss": "min"}, positional="corpus", summarize=_summarize,
+                guessed=RECIPE_FIELDS)
 
 
 def train_language_model(opts: "data.LMOptions", out, resume: bool = False,

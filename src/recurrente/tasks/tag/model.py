@@ -93,7 +93,7 @@ class SequenceTagger(Task):
         if self.chars is not None:
             mask = step_mask(lengths, words.shape[0])  # (T, B)
             per_word = self.chars(batch["chars"], batch["char_lengths"])  # (N, F)
-            full = x.new_zeros(*words.shape, per_word.shape[-1])  # (T, B, F)
+            full = per_word.new_zeros(*words.shape, per_word.shape[-1])  # (T, B, F), its dtype
             full[mask] = per_word
             x = torch.cat([x, full], dim=-1)  # (T, B, E + F)
         out, _ = self.rnn(self.drop(x), lengths=lengths)  # (T, B, K*H)

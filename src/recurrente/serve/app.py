@@ -1,0 +1,321 @@
+"""The HTTP API: a FastAPI app over the predictors of the runs given to ``recurrente serve``.
+
+Routes::
+
+    GET  /                              the web page (one self-contained file, no CDN)
+    GET  /health                        {"status": "ok"}; never waits for a model, needs no key
+    GET  /v1/models                     every model: name, task, endpoints, labels/tags, limits
+    POST /v1/models/{name}/generate     language model: server-sent events as the text is written
+    POST /v1/models/{name}/score        language model: loss and perplexity of a text
+    POST /v1/models/{name}/classify     classifier: label and class probabilities per text
+    POST /v1/models/{name}/tag          tagger: tokens, tags, entities with offsets and scores
+    POST /v1/models/{name}/translate    translator: translations (and attention weights)
+    GET  /docs, /openapi.json           FastAPI's OpenAPI page and schema
+
+With an API key every ``/v1`` request needs ``Authorization: Bearer KEY``; ``/``, ``/health``,
+``/docs`` and ``/openapi.json`` hold no model, name or data and stay open (the page asks for the
+key and sends it with its own requests). Errors are ``{"error": "one sentence"}`` with the
+statuses of :mod:`recurrente.serve.limits`. Model work runs in worker threads, one call at a time
+per model (:class:`~recurrente.serve.limits.Gate`), so the event loop, and with it
+``/health``, is never blocked by a model.
+"""
+
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import List, Optional
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recurrente.errors import UserError
+from recurrente.serve.limits import (BodyLimit, Gate, Limits, RequestError, authorized, check_chars,
+                                     check_texts, send_error)
+from recurrente.serve.predictors import Predictor
+
+log = logging.getLogger("recurrente.serve")
+OPEN_PATHS = ("/", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
+STREAM_CHUNK_S = 0.02  # model work per generation chunk: other requests take turns between
+
+
+# ----------------------------------------------------------------------------- request bodies
+
+class Strict(BaseModel):
+    """Types as given (no "5" for 5), no unknown fields, no NaN or infinity."""
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class GenerateRequest(Strict):
+    prime: Optional[str] = Field(None, description="text to start from (default: a line break)")
+    length: int = Field(200, description="tokens to generate (at most --max-tokens)")
+    temperature: float = Field(1.0, description="0 = greedy")
+    top_k: Optional[int] = Field(None, description="sample among the k most likely tokens")
+    top_p: Optional[float] = Field(None, description="nucleus: smallest set with mass p")
+    seed: Optional[int] = Field(None, description="make the sample reproducible")
+
+
+class ScoreRequest(Strict):
+    text: str
+
+
+class TextsRequest(Strict):
+    text: Optional[str] = Field(None, description="one text (or give texts)")
+    texts: Optional[List[str]] = Field(None, description="several texts (at most --max-texts)")
+
+
+class ClassifyRequest(TextsRequest):
+    top_k: Optional[int] = Field(None, description="classes per text (default: all)")
+
+
+class TagRequest(TextsRequest):
+    nbest: int = Field(1, description="k-best tag sequences (a CRF tagger)")
+
+
+class TranslateRequest(TextsRequest):
+    beam: int = Field(1, description="beam size (1: greedy; at most --max-beam)")
+    attention: bool = Field(False, description="also return the attention weights")
+
+
+# ----------------------------------------------------------------------------- the app
+
+def create_app(predictors: List[Predictor], limits: Optional[Limits] = None,
+               api_key: Optional[str] = None, allowed_hosts: Optional[List[str]] = None):
+    """The ASGI app serving ``predictors`` (names unique), wrapped in the key check and the
+    body-size limit; with ``allowed_hosts``, a request whose ``Host`` header names another
+    host is refused (a web page that rebinds its domain to 127.0.0.1 cannot drive the models)."""
+    limits = limits or Limits()
+    models = {p.name: p for p in predictors}
+    assert len(models) == len(predictors), "predictor names must be unique"
+    executor = ThreadPoolExecutor(max_workers=len(predictors) + 1,
+                                  thread_name_prefix="recurrente-model")
+    gates = {p.name: Gate(p.name, limits, executor) for p in predictors}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    from recurrente import __version__
+    app = FastAPI(title="recurrente", version=__version__, lifespan=lifespan,
+                  description="Recurrent networks trained with recurrente: generate, score, "
+                              "classify, tag, translate. Errors are {\"error\": sentence}.")
+    app.state.limits, app.state.models = limits, models
+    _add_error_handlers(app)
+    _add_routes(app, models, gates, limits)
+    wrapped = BodyLimit(app, limits.max_body)
+    wrapped = KeyCheck(wrapped, api_key) if api_key else wrapped
+    return HostCheck(wrapped, allowed_hosts) if allowed_hosts else wrapped
+
+
+def _add_routes(app: FastAPI, models: dict, gates: dict, limits: Limits) -> None:
+    from recurrente.serve.page import page_response
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page():
+        return page_response()
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    async def list_models():
+        return {"models": [p.info() for p in models.values()], "limits": limits.flags()}
+
+    @app.post("/v1/models/{name}/generate", response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}},
+                               "description": "events `text` {text}, then `done` {tokens, "
+                                              "text, full_text, seconds} or `error` {error}"}})
+    async def generate(name: str, body: GenerateRequest):
+        p = _find(models, name, "generate")
+        if body.prime is not None:
+            check_chars(body.prime, limits, "the prime")
+        gen = p.start(body.prime, body.length, body.temperature, body.top_k, body.top_p,
+                      body.seed, limits)
+        gates[name].check_room()
+        return StreamingResponse(_events(gates[name], gen, limits),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/v1/models/{name}/score")
+    async def score(name: str, body: ScoreRequest):
+        p = _find(models, name, "score")
+        text = check_chars(body.text, limits)
+        return {"model": name, **await _call(gates[name], lambda: p.score(text), limits)}
+
+    @app.post("/v1/models/{name}/classify")
+    async def classify(name: str, body: ClassifyRequest):
+        p = _find(models, name, "classify")
+        texts = check_texts(body.model_dump(), limits)
+        p.check(body.top_k)
+        work = lambda: p.classify(texts, body.top_k)  # noqa: E731
+        return {"model": name, "results": await _call(gates[name], work, limits)}
+
+    @app.post("/v1/models/{name}/tag")
+    async def tag(name: str, body: TagRequest):
+        p = _find(models, name, "tag")
+        texts = check_texts(body.model_dump(), limits)
+        p.check(body.nbest, limits)
+        work = lambda: p.tag(texts, body.nbest)  # noqa: E731
+        return {"model": name, "results": await _call(gates[name], work, limits)}
+
+    @app.post("/v1/models/{name}/translate")
+    async def translate(name: str, body: TranslateRequest):
+        p = _find(models, name, "translate")
+        texts = check_texts(body.model_dump(), limits)
+        p.check(body.beam, body.attention, limits)
+        work = lambda: p.translate(texts, body.beam, body.attention)  # noqa: E731
+        return {"model": name, "results": await _call(gates[name], work, limits)}
+
+
+def _find(models: dict, name: str, endpoint: str) -> Predictor:
+    """The predictor called ``name`` that answers ``endpoint``; a 404 sentence otherwise. Only
+    a lookup in what was loaded: a name never reaches the file system."""
+    p = models.get(name)
+    if p is None:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise RequestError(404, f"no model named {shown!r}; this server has "
+                                f"{', '.join(sorted(models)) or 'none'} (GET /v1/models)")
+    if endpoint not in p.endpoints:
+        why = getattr(p, "reason", None)
+        if why:
+            raise RequestError(404, f"model {name!r} cannot {endpoint}: {why}")
+        raise RequestError(404, f"model {name!r} is a {p.title}: it answers "
+                                f"{' and '.join(p.endpoints)}, not {endpoint}")
+    return p
+
+
+async def _call(gate: Gate, fn, limits: Limits):
+    deadline = asyncio.get_running_loop().time() + limits.max_seconds
+    return await gate.run(fn, deadline)
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _events(gate: Gate, gen, limits: Limits):
+    """The generation as server-sent events: ``text`` pieces as they are written, then
+    ``done`` (or ``error`` with a sentence, e.g. past the time limit)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + limits.max_seconds
+    try:
+        while not gen.done:
+            if loop.time() >= deadline:
+                raise RequestError(408, f"the generation took longer than the "
+                                        f"{limits.max_seconds:g} s limit (--max-seconds) after "
+                                        f"{len(gen.new)} tokens; ask for fewer")
+            piece = await gate.run(lambda: gen.advance(max_seconds=STREAM_CHUNK_S), deadline)
+            if piece:
+                yield _sse("text", {"text": piece})
+    except RequestError as e:
+        yield _sse("error", {"error": e.message, "status": e.status})
+        return
+    except UserError as e:
+        yield _sse("error", {"error": str(e), "status": 422})
+        return
+    except Exception as e:  # the stream has begun: say so in it, not with a cut connection
+        log.exception("error while generating")
+        yield _sse("error", {"error": f"internal error ({type(e).__name__}); the server log has "
+                                      f"the details", "status": 500})
+        return
+    seconds = loop.time() - started
+    yield _sse("done", {"tokens": len(gen.new), "text": gen.text(), "full_text": gen.full_text(),
+                        "seconds": round(seconds, 4),
+                        "tokens_per_s": round(len(gen.new) / max(seconds, 1e-9), 1)})
+
+
+# ----------------------------------------------------------------------------- errors
+
+def _error(status: int, message: str, headers: Optional[dict] = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestError)
+    async def request_error(request, e: RequestError):
+        return _error(e.status, e.message, e.headers)
+
+    @app.exception_handler(UserError)
+    async def user_error(request, e: UserError):
+        return _error(422, str(e))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, e: RequestValidationError):
+        return _error(*_validation_sentence(e.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, e: StarletteHTTPException):
+        messages = {404: f"no route {request.method} {request.url.path[:80]}; see GET /docs",
+                    405: f"{request.method} is not allowed on {request.url.path[:80]}"}
+        return _error(e.status_code, messages.get(e.status_code, str(e.detail)),
+                      getattr(e, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crashed(request, e: Exception):
+        log.exception("error answering %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(e).__name__}); the server log has the details")
+
+
+def _validation_sentence(errors) -> tuple:
+    """``(status, one sentence)`` for pydantic's list of errors: the first one."""
+    if not errors:
+        return 422, "the request body is not valid"
+    first = errors[0]
+    kind, loc = first.get("type", ""), [str(x) for x in first.get("loc", ()) if x != "body"]
+    if kind == "json_invalid":
+        return 400, f"the request body is not valid JSON ({first.get('ctx', {}).get('error', '')}"\
+                    f")".replace(" ()", "")
+    if not loc and kind in ("missing", "model_attributes_type", "dict_type", "model_type"):
+        return 400, "expected a JSON object as the request body"
+    field = ".".join(loc)
+    if kind == "missing":
+        return 422, f'the field "{field}" is missing'
+    if kind == "extra_forbidden":
+        return 422, f'unknown field "{field}"'
+    got = first.get("input")
+    shown = json.dumps(got)[:40] if isinstance(got, (str, int, float, bool, type(None))) \
+        else type(got).__name__
+    return 422, f'field "{field}": {first.get("msg", "invalid").lower()}, got {shown}'
+
+
+class HostCheck:
+    """ASGI middleware: only requests whose ``Host`` header (port aside) is one of ``hosts``."""
+
+    def __init__(self, app, hosts):
+        self.app, self.hosts = app, {h.lower().strip("[]") for h in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+            name = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+            if name not in self.hosts:
+                allowed = ", ".join(sorted(self.hosts))
+                return await send_error(send, 400, f"the Host header {host[:60]!r} is not one "
+                                                   f"this server answers ({allowed})")
+        await self.app(scope, receive, send)
+
+
+class KeyCheck:
+    """ASGI middleware: every request outside :data:`OPEN_PATHS` needs the bearer key (401
+    with one sentence otherwise), checked before the body is read."""
+
+    def __init__(self, app, key: str):
+        self.app, self.key = app, key
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            headers = dict(scope.get("headers") or [])
+            header = headers.get(b"authorization", b"").decode("latin-1")
+            if not authorized(header, self.key):
+                said = "a wrong key" if header else "none"
+                return await send_error(send, 401, f"expected the header Authorization: Bearer "
+                                                   f"KEY (this server has an API key), got {said}",
+                                        [(b"www-authenticate", b"Bearer")])
+        await self.app(scope, receive, send)

@@ -1,0 +1,193 @@
+"""The defaults of a language model: one recipe for characters, one for words, and a model size
+chosen for the time budget.
+
+An option left at ``None`` takes the recipe's value for the tokenizer. The model size
+(``layers``, ``hidden``, ``seq_len``; the embedding follows the hidden size) is chosen only when
+none of them is given: when training is limited by a ``time_budget`` (the CLI's 180 s unless told
+otherwise), it is the largest size in the recipe's table that will see, in that time, the number
+of tokens it needs to beat the next smaller size; without a budget it is the recipe's ``base``.
+The two facts the rule needs are measured:
+
+* tokens/s, here and now: a few training steps of the table's smallest size are timed on the
+  run's device (:func:`measure_rate`), giving the machine's rate in operations per second; each
+  size's tokens/s is that rate over the operations one of its tokens costs
+  (:func:`flops_per_token`: forward and backward of the layers and of the output layer, whose
+  cost grows with the vocabulary). On this project's machine kind the rate measured the same
+  for every size of the tables within 20% (``python -m benchmarks.lm_sizes``: 47, 59 and 57
+  GFLOP/s per CPU-second for the 2x128, 2x256 and 2x512 character models), so one probe
+  predicts them all, and a busy or a faster machine gets the size that fits it;
+* tokens needed: the training tokens after which a size's held-out loss stays below the next
+  smaller size's at equal time, from learning curves measured by ``python -m
+  benchmarks.lm_sizes`` (see the README).
+
+The log says which recipe and size were chosen, and why.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from recurrente.errors import UserError, check_choice
+
+
+@dataclass(frozen=True)
+class Size:
+    layers: int
+    hidden: int
+    seq_len: int
+    tokens_needed: float  # training tokens after which it beats the previous size of the table
+
+    @property
+    def name(self) -> str:
+        return f"{self.layers}x{self.hidden}, windows of {self.seq_len}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    values: dict  # options the recipe sets
+    sizes: tuple  # smallest first
+    base: int  # index of the size used without a time budget
+
+    def describe(self) -> str:
+        return ", ".join(f"{k.replace('_', '-')} {v}" for k, v in self.values.items()
+                         if v is not None)
+
+
+RECIPES = {
+    "char": Recipe(
+        values=dict(dropout=0.1, dropout_input=None, dropout_hidden=None, dropout_embedding=0.0,
+                    dropout_mask="step", weight_dropout=0.0, ar=0.0, tar=0.0, tie_weights=False,
+                    batch_size=32),
+        sizes=(Size(2, 128, 64, 0.0), Size(2, 256, 100, 1.2e6), Size(2, 512, 100, 2.0e6)),
+        base=0),
+    "word": Recipe(
+        values=dict(dropout=0.4, dropout_input=0.4, dropout_hidden=0.25, dropout_embedding=0.1,
+                    dropout_mask="sequence", weight_dropout=0.3, ar=2.0, tar=1.0,
+                    tie_weights=True, batch_size=20),
+        sizes=(Size(2, 200, 35, 0.0), Size(2, 400, 35, 4e6), Size(3, 650, 70, 20e6)),
+        base=0),
+}
+SIZE_FIELDS = ("layers", "hidden", "seq_len", "embedding")
+RECIPE_FIELDS = tuple(RECIPES["char"].values) + SIZE_FIELDS
+PROBE_STEPS = 2  # timed training steps of the smallest size, after one to warm up
+
+
+def flops_per_token(size: Size, vocab_size: int, cell: str = "lstm") -> float:
+    """Training operations per token: 3 × (2 × multiply-adds of the forward pass), the input
+    and recurrent products of each layer and the output layer over the vocabulary."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    H = size.hidden
+    layers = gates * H * (H + H) * size.layers  # embedding size = H
+    return 3 * 2 * (layers + H * vocab_size)
+
+
+def tokens_per_s(size: Size, vocab_size: int, rate: float, cell: str = "lstm") -> float:
+    return rate / flops_per_token(size, vocab_size, cell)
+
+
+def measure_rate(opts, size: Size, vocab_size: int) -> float:
+    """Training operations per second on ``opts``'s device: ``PROBE_STEPS`` steps of ``size``
+    (with the options' regularisers and batch size) on random ids, timed after one warm-up."""
+    import torch
+
+    from recurrente.tasks.lm.model import LanguageModel
+    from recurrente.train.trainer import resolve_device
+    device = resolve_device(opts.train.device)
+    state = torch.get_rng_state()  # the probe must not move the run's random streams
+    cuda_state = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+    try:
+        model = LanguageModel(vocab_size, cell=opts.cell, hidden_size=size.hidden,
+                              num_layers=size.layers, dropout=opts.dropout,
+                              dropout_mask=opts.dropout_mask, weight_dropout=opts.weight_dropout,
+                              implementation=opts.implementation).to(device)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    try:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        ids = torch.randint(0, vocab_size, (size.seq_len + 1, opts.batch_size), device=device)
+        for k in range(PROBE_STEPS + 1):
+            if k == 1:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+            loss_sum, count, _ = model.loss((ids[:-1], ids[1:]))
+            optimizer.zero_grad()
+            (loss_sum / count).backward()
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = max(time.perf_counter() - start, 1e-6)
+    finally:
+        torch.set_rng_state(state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state_all(cuda_state)
+    tokens = PROBE_STEPS * size.seq_len * opts.batch_size
+    return tokens / seconds * flops_per_token(size, vocab_size, opts.cell)
+
+
+def choose_size(recipe: Recipe, vocab_size: int, budget: Optional[float], rate: float,
+                cell: str = "lstm"):
+    """``(size, reason)``: the largest size that sees the tokens it needs within ``budget`` at
+    ``rate`` operations per second."""
+    if not budget:
+        return recipe.sizes[recipe.base], "no time budget: the recipe's base size"
+    chosen, why_not = recipe.sizes[0], None
+    for size in recipe.sizes:
+        seen = budget * tokens_per_s(size, vocab_size, rate, cell)
+        if seen >= size.tokens_needed:
+            chosen = size
+        elif why_not is None:
+            why_not = (f"{size.layers}x{size.hidden} would see {seen / 1e6:.1f} M but needs "
+                       f"{size.tokens_needed / 1e6:.1f} M to beat the next smaller size")
+    speed = tokens_per_s(chosen, vocab_size, rate, cell)
+    reason = f"at {speed:,.0f} tokens/s it sees {budget * speed / 1e6:.1f} M tokens in {budget:g} s"
+    if chosen.tokens_needed:
+        reason += f", more than the {chosen.tokens_needed / 1e6:.1f} M it needs"
+    return chosen, reason + (f"; {why_not}" if why_not else "")
+
+
+def resolve(opts, vocab_size: int) -> List[str]:
+    """Fill ``opts``'s ``None`` fields from the tokenizer's recipe and the size rule; return
+    the sentences the log should show."""
+    check_choice("--tokenizer", opts.tokenizer, tuple(RECIPES))
+    recipe = RECIPES[opts.tokenizer]
+    given = [f for f in RECIPE_FIELDS if getattr(opts, f) is not None]
+    for name, value in recipe.values.items():
+        if getattr(opts, name) is not None:
+            continue
+        if name in ("dropout_input", "dropout_hidden") and "dropout" in given:
+            continue  # a given --dropout stands for all three places
+        setattr(opts, name, value)
+    check_options(opts)
+    notes = []
+    if not any(f in given for f in SIZE_FIELDS):
+        c = opts.train
+        budget = c.time_budget if not (c.max_steps or c.epochs) else None
+        probe = recipe.sizes[0]
+        rate = measure_rate(opts, probe, vocab_size) if budget else 0.0
+        size, reason = choose_size(recipe, vocab_size, budget, rate, opts.cell)
+        opts.layers, opts.hidden, opts.seq_len = size.layers, size.hidden, size.seq_len
+        measured = (f" (measured here: {tokens_per_s(probe, vocab_size, rate, opts.cell):,.0f} "
+                    f"tokens/s for {probe.layers}x{probe.hidden})") if budget else ""
+        notes.append(f"model size {size.name}{measured}: {reason}")
+    base = recipe.sizes[recipe.base]
+    for name in ("layers", "hidden", "seq_len"):
+        if getattr(opts, name) is None:
+            setattr(opts, name, getattr(base, name))
+    unset = [f"{f.replace('_', '-')} {getattr(opts, f)}" for f in recipe.values if f not in given]
+    if unset:
+        notes.insert(0, f"{opts.tokenizer} recipe: " + ", ".join(unset))
+    return notes
+
+
+def check_options(opts) -> None:
+    """One sentence for a regularisation option out of range."""
+    check_choice("--dropout-mask", opts.dropout_mask, ("step", "sequence"))
+    for name in ("dropout", "dropout_input", "dropout_hidden", "dropout_embedding",
+                 "weight_dropout"):
+        value = getattr(opts, name)
+        if value is not None and not 0.0 <= value < 1.0:
+            raise UserError(f"expected --{name.replace('_', '-')} in [0, 1), got {value}")
+    for name in ("ar", "tar"):
+        if getattr(opts, name) < 0:
+            raise UserError(f"expected --{name} >= 0, got {getattr(opts, name)}")
