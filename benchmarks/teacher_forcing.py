@@ -13,8 +13,8 @@ all at the same time, one process of one thread each. Scored by the BLEU and chr
 (and beam-5) translations of the 1,000 test pairs: free-running output, where exposure bias
 would show.
 
-(The language model's half of the experiment, ``recurrente train --scheduled-sampling``, is to
-come: it will be added here.)
+(The language model's half of the experiment, ``recurrente train --scheduled-sampling``, is
+``benchmarks/lm_teacher_forcing.py``.)
 
 With ``--steps N`` every run trains for N steps instead (the schedules then decay over N
 steps), which separates what scheduled sampling does to learning from what it costs per step

@@ -81,6 +81,8 @@ def test_without_a_budget_the_base_size():
 
 
 @pytest.mark.parametrize("bad,message", [(dict(dropout_mask="always"), "--dropout-mask"),
+                                         (dict(softmax="sampled"), "--softmax"),
+                                         (dict(tokenizer="word", tie_weights=True), "--softmax full"),
                                          (dict(weight_dropout=1.0), "--weight-dropout"),
                                          (dict(ar=-1.0), "--ar"),
                                          (dict(tokenizer="bpe"), "--tokenizer")])
@@ -97,8 +99,8 @@ def test_the_log_says_which_recipe_and_size_and_why(tmp_path, capsys):
     assert main(["train", str(corpus), "--out", str(out), "--tokenizer", "word",
                  "--time-budget", "1", "--batch-size", "4", "--quiet"]) == 0
     log = capsys.readouterr().out
-    assert "word recipe: " in log and "tie-weights True" in log
+    assert "word recipe: " in log and "softmax adaptive" in log
     assert "model size " in log and "measured here: " in log and " in 1 s" in log
     options = json.loads((out / "config.json").read_text())["options"]
-    assert options["tie_weights"] is True and options["batch_size"] == 4
+    assert options["softmax"] == "adaptive" and options["batch_size"] == 4
     assert options["hidden"] == RECIPES["word"].sizes[0].hidden  # one second: the smallest

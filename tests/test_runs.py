@@ -141,10 +141,11 @@ LM_VALUES = {"--tokenizer": "word", "--normalize": "lowercase", "--vocab-size": 
              "--min-freq": 2, "--encoding": "latin-1", "--cell": "gru",
              "--implementation": "scratch", "--layers": 2, "--hidden": 32, "--embedding": 8,
              "--dropout": 0.5, "--seq-len": 8, "--batch-size": 4, "--partition": "random",
-             "--tie-weights": True, "--monitor": "accuracy", "--direction": "backward",
+             "--tie-weights": True, "--scheduled-sampling": "linear", "--sampling-k": 0.5,
+             "--monitor": "accuracy", "--direction": "backward",
              "--dropout-input": 0.3, "--dropout-hidden": 0.2, "--dropout-embedding": 0.1,
              "--dropout-mask": "sequence", "--weight-dropout": 0.2, "--ar": 1.0, "--tar": 1.0,
-             "--truncation": "variable", **TRAINING_VALUES}
+             "--truncation": "variable", "--softmax": "adaptive", **TRAINING_VALUES}
 CLS_VALUES = {"--valid": "VALID", "--test": "TEST", "--text-column": "sentence",
               "--label-column": "class", "--encoding": "latin-1", "--tokenizer": "char",
               "--min-freq": 2, "--vocab-size": 10, "--max-len": 10, "--vectors": "VECTORS",

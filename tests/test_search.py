@@ -11,7 +11,7 @@ from recurrente.errors import UserError
 from recurrente.layers.cell_modules import LSTMCell
 from recurrente.layers.state import LSTMState
 from recurrente.tasks.seq2seq.attention import Attention
-from recurrente.tasks.seq2seq.schedule import (ScheduledSampling, mix,
+from recurrente.train.teacher_forcing import (ScheduledSampling, mix,
                                                teacher_forcing_probability)
 from recurrente.tasks.seq2seq.search import (beam_search, greedy, make_reorder, max_lengths,
                                              reorder_batch, sample)

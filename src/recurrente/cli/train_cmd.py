@@ -42,6 +42,13 @@ MODEL_FLAGS = {
                                 "recipe's)"),
     "--ar": (float, "activation regularisation weight (default: the recipe's)"),
     "--tar": (float, "temporal activation regularisation weight (default: the recipe's)"),
+    "--scheduled-sampling": (str, "linear, exponential or inverse_sigmoid: read the model's own "
+                                  "prediction instead of the true previous token with a "
+                                  "probability that grows over training (Bengio et al. 2015)"),
+    "--sampling-k": (float, "the schedule's parameter: linear's floor of ε (default 0), "
+                            "exponential's k^i, inverse_sigmoid's k"),
+    "--softmax": (str, "full, or adaptive: a cheaper exact softmax for large vocabularies "
+                       "(default: the recipe's, full char, adaptive word)"),
     "--seq-len": (int, f"time steps per window: the BPTT truncation ({SIZE})"),
     "--batch-size": (int, "windows per batch (default: the recipe's, 32 char, 20 word)"),
     "--truncation": (str, "fixed, variable (AWD-LSTM's window lengths) or random (unbiased "
@@ -58,8 +65,8 @@ def add_parser(subparsers) -> None:
                         "default: the embedded corpus (this Python's standard library source)")
     p.add_argument("--preset", help="quijote-course, char-large or tiny")
     add_train_arguments(p, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, switches={
-        "--tie-weights": "share the embedding and output matrices (needs embedding == hidden; "
-                         "the word recipe does)"})
+        "--tie-weights": "share the embedding and output matrices (needs embedding == hidden "
+                         "and the full softmax)"})
     p.set_defaults(run=run)
 
 

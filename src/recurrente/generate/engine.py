@@ -128,8 +128,10 @@ class GenerationEngine:
             bias = (first.b_ih if first.cell == "gru" else first.bias)
             self.table = torch.addmm(bias, emb, w0[0].detach().t())  # (V, G*H)
         self.emb = emb
-        self.head_w = model.head.weight.detach().contiguous()  # (V, H)
-        self.head_b = model.head.bias.detach()
+        self.linear_head = isinstance(model.head, torch.nn.Linear)  # else adaptive: its own call
+        if self.linear_head:
+            self.head_w = model.head.weight.detach().contiguous()  # (V, H)
+            self.head_b = model.head.bias.detach()
 
     def _load_state(self, state) -> None:
         h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
@@ -153,4 +155,6 @@ class GenerationEngine:
             h = first.step(x=self.emb.index_select(0, token))
         for layer in self.layers[1:]:
             h = layer.step(x=h)
+        if not self.linear_head:
+            return self.model.head(h), None  # (B, V) log-probabilities
         return product(self.head_b, self.head_w, h), None  # (B, V)

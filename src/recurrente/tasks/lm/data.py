@@ -39,6 +39,8 @@ class LMOptions:
     min_freq: int = 1
     split: tuple = (0.9, 0.05, 0.05)
     direction: str = "forward"  # forward | backward (reads the text reversed)
+    scheduled_sampling: Optional[str] = None  # linear | exponential | inverse_sigmoid
+    sampling_k: Optional[float] = None  # the schedule's parameter (linear: its floor)
     cell: str = "lstm"
     implementation: str = DEFAULT
     layers: Optional[int] = None
@@ -53,6 +55,7 @@ class LMOptions:
     ar: Optional[float] = None  # activation regularisation
     tar: Optional[float] = None  # temporal activation regularisation
     tie_weights: Optional[bool] = None
+    softmax: Optional[str] = None  # full | adaptive (Grave et al. 2017)
     seq_len: Optional[int] = None
     batch_size: Optional[int] = None
     truncation: str = "fixed"  # fixed | variable | random
@@ -136,6 +139,8 @@ def build_model(opts: LMOptions, vocab_size: int) -> LanguageModel:
                              dropout_input=opts.dropout_input, dropout_hidden=opts.dropout_hidden,
                              dropout_embedding=opts.dropout_embedding,
                              dropout_mask=opts.dropout_mask, weight_dropout=opts.weight_dropout,
-                             ar=opts.ar, tar=opts.tar, direction=opts.direction)
+                             ar=opts.ar, tar=opts.tar, direction=opts.direction,
+                             scheduled_sampling=opts.scheduled_sampling,
+                             sampling_k=opts.sampling_k, softmax=opts.softmax)
     except ValueError as e:
         raise UserError(str(e)) from None

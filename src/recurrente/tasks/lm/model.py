@@ -30,6 +30,8 @@ from recurrente.layers.dropout import SharedMasks, embedding_dropout, locked_dro
 from recurrente.layers.registry import DEFAULT
 from recurrente.layers.state import scale_grad
 from recurrente.tasks.base import LossOutput, Task
+from recurrente.tasks.lm.softmax import SOFTMAXES, AdaptiveHead, summed_nll
+from recurrente.train.teacher_forcing import gold_probability, mix, teacher_forcing_probability
 
 INIT_RANGE = 0.1  # embedding and output weights ~ U(-0.1, 0.1): Zaremba et al. 2014
 DIRECTIONS = ("forward", "backward")
@@ -54,6 +56,9 @@ class LanguageModel(Task):
             Inan et al. 2017); needs ``E == H``.
         implementation: of the recurrent layer (``native``, ``scratch``, ...).
         direction: ``"forward"`` or ``"backward"`` (reads the text reversed).
+        softmax: ``"full"`` or ``"adaptive"`` (Grave et al. 2017; :mod:`~recurrente.tasks.lm.
+            softmax`): the output layer; an adaptive one returns log-probabilities as its
+            logits, and cannot be tied to the embedding.
 
     The embedding and the output weights start uniform in ±0.1 and the output bias at 0, as in
     Zaremba et al. (2014) and pytorch/examples' word_language_model: every logit starts near 0,
@@ -70,7 +75,8 @@ class LanguageModel(Task):
                  dropout_input: Optional[float] = None, dropout_hidden: Optional[float] = None,
                  dropout_embedding: float = 0.0, dropout_mask: str = "step",
                  weight_dropout: float = 0.0, ar: float = 0.0, tar: float = 0.0,
-                 direction: str = "forward"):
+                 direction: str = "forward", scheduled_sampling: Optional[str] = None,
+                 sampling_k: Optional[float] = None, softmax: str = "full"):
         super().__init__()
         embedding_size = hidden_size if embedding_size is None else embedding_size
         if tie_weights and embedding_size != hidden_size:
@@ -78,6 +84,10 @@ class LanguageModel(Task):
                              f"{embedding_size} and {hidden_size}")
         _check_choice("dropout_mask", dropout_mask, DROPOUT_MASKS)
         _check_choice("direction", direction, DIRECTIONS)
+        _check_choice("softmax", softmax, SOFTMAXES)
+        if tie_weights and softmax == "adaptive":
+            raise ValueError("tie_weights needs the full softmax; an adaptive softmax has no "
+                             "matrix the size of the embedding's")
         rates = dict(dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
                      dropout_embedding=dropout_embedding, weight_dropout=weight_dropout)
         for name, rate in rates.items():
@@ -90,7 +100,12 @@ class LanguageModel(Task):
                             dropout=dropout, tie_weights=tie_weights, implementation=implementation,
                             dropout_input=dropout_input, dropout_hidden=dropout_hidden,
                             dropout_embedding=dropout_embedding, dropout_mask=dropout_mask,
-                            weight_dropout=weight_dropout, ar=ar, tar=tar, direction=direction)
+                            weight_dropout=weight_dropout, ar=ar, tar=tar, direction=direction,
+                            scheduled_sampling=scheduled_sampling, sampling_k=sampling_k,
+                            softmax=softmax)
+        if scheduled_sampling is not None:  # a bad schedule fails here, not mid-training
+            teacher_forcing_probability(scheduled_sampling, 0, 1, sampling_k)
+        self._progress = (0, 0.0)  # (step, fraction of the run): set by the trainer
         self.p_input = dropout if dropout_input is None else dropout_input
         self.p_hidden = dropout if dropout_hidden is None else dropout_hidden
         self.p_output, self.p_words, self.locked = dropout, dropout_embedding, \
@@ -100,7 +115,8 @@ class LanguageModel(Task):
         self.rnn = make_layer(cell, embedding_size, hidden_size, num_layers,
                               dropout=0.0 if self.locked or num_layers == 1 else self.p_hidden,
                               weight_dropout=weight_dropout, implementation=implementation)
-        self.head = nn.Linear(hidden_size, vocab_size)
+        self.head = nn.Linear(hidden_size, vocab_size) if softmax == "full" else \
+            AdaptiveHead(hidden_size, vocab_size)
         self._init_weights()
         if tie_weights:
             self.head.weight = self.embedding.weight
@@ -108,8 +124,9 @@ class LanguageModel(Task):
     @torch.no_grad()
     def _init_weights(self) -> None:
         nn.init.uniform_(self.embedding.weight, -INIT_RANGE, INIT_RANGE)
-        nn.init.uniform_(self.head.weight, -INIT_RANGE, INIT_RANGE)
-        nn.init.zeros_(self.head.bias)
+        if isinstance(self.head, nn.Linear):  # an AdaptiveHead starts uniform by itself
+            nn.init.uniform_(self.head.weight, -INIT_RANGE, INIT_RANGE)
+            nn.init.zeros_(self.head.bias)
 
     @property
     def vocab_size(self) -> int:
@@ -142,20 +159,52 @@ class LanguageModel(Task):
         out = outs[0] if len(outs) == 1 else torch.cat(outs)  # (T, B, H)
         return self._drop(out, self.p_output), out, state
 
+    def sampled_features(self, ids: Tensor, state, epsilon: float):
+        """Scheduled sampling (Bengio et al. 2015) for a language model: the input at step
+        ``t > 0`` is the true ``x_t`` with probability ``ε`` and otherwise the model's own most
+        likely token after ``x_{<t}``, per token (:func:`recurrente.train.teacher_forcing.mix`);
+        the targets stay the true next tokens. One step at a time, so the dropout masks are
+        drawn per step here; returns what :meth:`features` returns."""
+        params = self.rnn.forward_parameters()
+        drops, outs = [], []
+        token = ids[0]  # (B,)
+        for t in range(ids.shape[0]):
+            if t:
+                predicted = self.head(drops[-1][0]).detach().argmax(-1)  # (B,)
+                token = mix(ids[t], predicted, epsilon)
+            emb = embedding_dropout(token.unsqueeze(0), self.embedding.weight, self.p_words,
+                                    self.training)  # (1, B, E)
+            out, state = self.rnn(F.dropout(emb, self.p_input, self.training), state,
+                                  parameters=params)  # (1, B, H)
+            outs.append(out)
+            drops.append(F.dropout(out, self.p_output, self.training))
+        return torch.cat(drops), torch.cat(outs), state
+
     def forward(self, ids: Tensor, state=None):
         """``ids (T, B)`` → ``logits (T, B, V)``, final state."""
         dropped, _, state = self.features(ids, state)
         return self.head(dropped), state  # (T, B, V)
 
+    def on_train_step(self, step: int, fraction: float) -> None:
+        """The trainer's progress before each training step: drives scheduled sampling."""
+        self._progress = (step, fraction)
+
     def loss(self, batch, state=None) -> LossOutput:
         """Summed next-token cross-entropy of ``batch = (x, y)``, each ``(T, B)`` (or
-        ``(x, y, compensation)``), plus, in training, ``count`` times the AR and TAR penalties."""
+        ``(x, y, compensation)``), plus, in training, ``count`` times the AR and TAR penalties.
+        With scheduled sampling the window is read step by step (:meth:`sampled_features`)."""
         x, y = batch[0], batch[1]
         compensation = batch[2].tolist() if len(batch) > 2 else None
-        dropped, out, state = self.features(x, state, compensation)
-        logits = self.head(dropped)  # (T, B, V)
-        loss_sum = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                   reduction="sum")
+        c = self._config
+        epsilon = gold_probability(c["scheduled_sampling"], *self._progress, c["sampling_k"])
+        if self.training and epsilon < 1.0:
+            if compensation is not None:
+                raise ValueError("scheduled sampling reads a window step by step; it does not "
+                                 "combine with randomised truncation")
+            dropped, out, state = self.sampled_features(x, state, epsilon)
+        else:
+            dropped, out, state = self.features(x, state, compensation)
+        loss_sum = summed_nll(self.head, dropped, y)  # through (T, B, V) logits, or adaptive
         if self.training and self.ar:
             loss_sum = loss_sum + self.ar * dropped.pow(2).mean() * y.numel()
         if self.training and self.tar and out.shape[0] > 1:

@@ -57,13 +57,13 @@ RECIPES = {
     "char": Recipe(
         values=dict(dropout=0.1, dropout_input=None, dropout_hidden=None, dropout_embedding=0.0,
                     dropout_mask="step", weight_dropout=0.0, ar=0.0, tar=0.0, tie_weights=False,
-                    batch_size=32),
+                    softmax="full", batch_size=32),
         sizes=(Size(2, 128, 64, 0.0), Size(2, 256, 100, 1.2e6), Size(2, 512, 100, 2.0e6)),
         base=0),
     "word": Recipe(
         values=dict(dropout=0.4, dropout_input=0.4, dropout_hidden=0.25, dropout_embedding=0.1,
                     dropout_mask="sequence", weight_dropout=0.3, ar=2.0, tar=1.0,
-                    tie_weights=True, batch_size=20),
+                    tie_weights=False, softmax="adaptive", batch_size=20),
         sizes=(Size(2, 200, 35, 0.0), Size(2, 400, 35, 4e6), Size(3, 650, 70, 20e6)),
         base=0),
 }
@@ -72,17 +72,30 @@ RECIPE_FIELDS = tuple(RECIPES["char"].values) + SIZE_FIELDS
 PROBE_STEPS = 2  # timed training steps of the smallest size, after one to warm up
 
 
-def flops_per_token(size: Size, vocab_size: int, cell: str = "lstm") -> float:
+def flops_per_token(size: Size, vocab_size: int, cell: str = "lstm",
+                    softmax: str = "full") -> float:
     """Training operations per token: 3 × (2 × multiply-adds of the forward pass), the input
-    and recurrent products of each layer and the output layer over the vocabulary."""
+    and recurrent products of each layer and the output layer over the vocabulary (an adaptive
+    one: its head, and each tail for the share of tokens in it, taken as 15% for the first tail
+    and 5% for the others: about what Zipf's law gives words)."""
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
     H = size.hidden
     layers = gates * H * (H + H) * size.layers  # embedding size = H
-    return 3 * 2 * (layers + H * vocab_size)
+    if softmax == "full":
+        return 3 * 2 * (layers + H * vocab_size)
+    from recurrente.tasks.lm.softmax import DIV_VALUE, cutoffs_for
+    cuts = cutoffs_for(vocab_size)
+    edges = cuts + [vocab_size]
+    out = H * (cuts[0] + len(cuts))
+    for k in range(len(cuts)):
+        d = max(1, int(H // DIV_VALUE ** (k + 1)))
+        out += (0.15 if k == 0 else 0.05) * (H * d + d * (edges[k + 1] - edges[k]))
+    return 3 * 2 * (layers + out)
 
 
-def tokens_per_s(size: Size, vocab_size: int, rate: float, cell: str = "lstm") -> float:
-    return rate / flops_per_token(size, vocab_size, cell)
+def tokens_per_s(size: Size, vocab_size: int, rate: float, cell: str = "lstm",
+                 softmax: str = "full") -> float:
+    return rate / flops_per_token(size, vocab_size, cell, softmax)
 
 
 def measure_rate(opts, size: Size, vocab_size: int) -> float:
@@ -99,12 +112,15 @@ def measure_rate(opts, size: Size, vocab_size: int) -> float:
         model = LanguageModel(vocab_size, cell=opts.cell, hidden_size=size.hidden,
                               num_layers=size.layers, dropout=opts.dropout,
                               dropout_mask=opts.dropout_mask, weight_dropout=opts.weight_dropout,
-                              implementation=opts.implementation).to(device)
+                              implementation=opts.implementation,
+                              softmax=opts.softmax).to(device)
     except ValueError as e:
         raise UserError(str(e)) from None
     try:
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        ids = torch.randint(0, vocab_size, (size.seq_len + 1, opts.batch_size), device=device)
+        zipf = 1.0 / torch.arange(1, vocab_size + 1, dtype=torch.float64)  # ids by frequency
+        ids = torch.multinomial(zipf, (size.seq_len + 1) * opts.batch_size, replacement=True)
+        ids = ids.view(size.seq_len + 1, opts.batch_size).to(device)  # (T+1, B)
         for k in range(PROBE_STEPS + 1):
             if k == 1:
                 if device.type == "cuda":
@@ -122,24 +138,24 @@ def measure_rate(opts, size: Size, vocab_size: int) -> float:
         if cuda_state is not None:
             torch.cuda.set_rng_state_all(cuda_state)
     tokens = PROBE_STEPS * size.seq_len * opts.batch_size
-    return tokens / seconds * flops_per_token(size, vocab_size, opts.cell)
+    return tokens / seconds * flops_per_token(size, vocab_size, opts.cell, opts.softmax)
 
 
 def choose_size(recipe: Recipe, vocab_size: int, budget: Optional[float], rate: float,
-                cell: str = "lstm"):
+                cell: str = "lstm", softmax: str = "full"):
     """``(size, reason)``: the largest size that sees the tokens it needs within ``budget`` at
     ``rate`` operations per second."""
     if not budget:
         return recipe.sizes[recipe.base], "no time budget: the recipe's base size"
     chosen, why_not = recipe.sizes[0], None
     for size in recipe.sizes:
-        seen = budget * tokens_per_s(size, vocab_size, rate, cell)
+        seen = budget * tokens_per_s(size, vocab_size, rate, cell, softmax)
         if seen >= size.tokens_needed:
             chosen = size
         elif why_not is None:
             why_not = (f"{size.layers}x{size.hidden} would see {seen / 1e6:.1f} M but needs "
                        f"{size.tokens_needed / 1e6:.1f} M to beat the next smaller size")
-    speed = tokens_per_s(chosen, vocab_size, rate, cell)
+    speed = tokens_per_s(chosen, vocab_size, rate, cell, softmax)
     reason = f"at {speed:,.0f} tokens/s it sees {budget * speed / 1e6:.1f} M tokens in {budget:g} s"
     if chosen.tokens_needed:
         reason += f", more than the {chosen.tokens_needed / 1e6:.1f} M it needs"
@@ -165,10 +181,11 @@ def resolve(opts, vocab_size: int) -> List[str]:
         budget = c.time_budget if not (c.max_steps or c.epochs) else None
         probe = recipe.sizes[0]
         rate = measure_rate(opts, probe, vocab_size) if budget else 0.0
-        size, reason = choose_size(recipe, vocab_size, budget, rate, opts.cell)
+        size, reason = choose_size(recipe, vocab_size, budget, rate, opts.cell, opts.softmax)
         opts.layers, opts.hidden, opts.seq_len = size.layers, size.hidden, size.seq_len
-        measured = (f" (measured here: {tokens_per_s(probe, vocab_size, rate, opts.cell):,.0f} "
-                    f"tokens/s for {probe.layers}x{probe.hidden})") if budget else ""
+        speed = tokens_per_s(probe, vocab_size, rate, opts.cell, opts.softmax)
+        measured = (f" (measured here: {speed:,.0f} tokens/s for {probe.layers}x{probe.hidden})"
+                    if budget else "")
         notes.append(f"model size {size.name}{measured}: {reason}")
     base = recipe.sizes[recipe.base]
     for name in ("layers", "hidden", "seq_len"):
@@ -183,6 +200,10 @@ def resolve(opts, vocab_size: int) -> List[str]:
 def check_options(opts) -> None:
     """One sentence for a regularisation option out of range."""
     check_choice("--dropout-mask", opts.dropout_mask, ("step", "sequence"))
+    check_choice("--softmax", opts.softmax, ("full", "adaptive"))
+    if opts.tie_weights and opts.softmax == "adaptive":
+        raise UserError("--tie-weights needs --softmax full; an adaptive softmax has no matrix "
+                        "the size of the embedding's")
     for name in ("dropout", "dropout_input", "dropout_hidden", "dropout_embedding",
                  "weight_dropout"):
         value = getattr(opts, name)

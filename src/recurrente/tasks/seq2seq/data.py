@@ -219,7 +219,7 @@ def build_vocabs(tokens: List[tuple], opts) -> dict:
 
 def _check(opts: TranslatorOptions) -> None:
     from recurrente.tasks.seq2seq.attention import KINDS
-    from recurrente.tasks.seq2seq.schedule import KINDS as SCHEDULES
+    from recurrente.train.teacher_forcing import KINDS as SCHEDULES
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--attention", opts.attention, KINDS)
     check_choice("--cell", opts.cell, ("lstm", "gru", "rnn"))
@@ -239,7 +239,7 @@ def _check(opts: TranslatorOptions) -> None:
 
 
 def _check_schedule(opts: TranslatorOptions, kinds) -> None:
-    from recurrente.tasks.seq2seq.schedule import teacher_forcing_probability
+    from recurrente.train.teacher_forcing import teacher_forcing_probability
     kind = opts.scheduled_sampling
     if kind is None:
         given = [f for f, v in (("--sampling-k", opts.sampling_k),

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from recurrente.layers.cell_modules import GRUCell, LSTMCell, RNNCell
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.seq2seq.attention import Attention
-from recurrente.tasks.seq2seq.schedule import mix
+from recurrente.train.teacher_forcing import mix
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 

@@ -17,7 +17,7 @@ Training minimises the summed cross-entropy of the target tokens (``<eos>`` incl
 masked, optionally label-smoothed) with teacher forcing: the decoder reads the gold previous
 token. Scheduled sampling (Bengio et al. 2015) instead reads the gold token with probability
 ``ε_i`` and the model's own previous prediction otherwise, ``ε_i`` decaying with the training
-step ``i`` (:mod:`recurrente.tasks.seq2seq.schedule`).
+step ``i`` (:mod:`recurrente.train.teacher_forcing`).
 """
 
 from pathlib import Path
@@ -34,7 +34,7 @@ from recurrente.layers.state import LSTMState
 from recurrente.tasks.base import LossOutput, Task
 from recurrente.tasks.seq2seq import search
 from recurrente.tasks.seq2seq.decoder import Decoder, init_embedding
-from recurrente.tasks.seq2seq.schedule import teacher_forcing_probability
+from recurrente.train.teacher_forcing import gold_probability, teacher_forcing_probability
 
 
 class Bridge(nn.Module):
@@ -149,13 +149,8 @@ class Seq2Seq(Task):
     def gold_probability(self) -> float:
         """``ε``: the probability that the decoder reads the gold previous token now."""
         c = self._config
-        kind, k = c["scheduled_sampling"], c["sampling_k"]
-        if kind is None:
-            return float(c["teacher_forcing"])
-        step, fraction = self._progress
-        if kind == "linear" and not c["sampling_steps"]:  # over the whole run
-            return teacher_forcing_probability("linear", round(fraction * 10 ** 6), 10 ** 6, k)
-        return teacher_forcing_probability(kind, step, c["sampling_steps"], k)
+        return gold_probability(c["scheduled_sampling"], *self._progress, c["sampling_k"],
+                                c["sampling_steps"], c["teacher_forcing"])
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> dict:
         """``src (S, B)``, ``src_lengths (B,)`` -> the decoder's initial state (with the keys)."""

@@ -108,3 +108,15 @@ class ScheduledSampling:
         return teacher_forcing_probability(self.kind, step, self.total, self.k)
 
     mix = staticmethod(mix)
+
+
+def gold_probability(kind, step: int, fraction: float, k=None, steps=None,
+                     constant: float = 1.0) -> float:
+    """``ε`` now, for a model trained ``step`` steps, ``fraction`` of its run: ``constant``
+    without a schedule (``kind=None``); ``linear`` over ``steps`` steps, or over the whole run
+    (by ``fraction``, whatever limit the run has) when ``steps`` is not given."""
+    if kind is None:
+        return float(constant)
+    if kind == "linear" and not steps:
+        return teacher_forcing_probability("linear", round(fraction * 10 ** 6), 10 ** 6, k)
+    return teacher_forcing_probability(kind, step, steps, k)
