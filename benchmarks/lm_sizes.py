@@ -37,7 +37,7 @@ from recurrente.train.trainer import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODEL_FIELDS = ("dropout", "dropout_input", "dropout_hidden", "dropout_embedding",
-                "dropout_mask", "weight_dropout", "ar", "tar", "tie_weights")
+                "dropout_mask", "weight_dropout", "ar", "tar", "tie_weights", "softmax")
 
 
 def parse_sizes(text: str):
@@ -54,7 +54,9 @@ def speed(sizes, tokenizer: str, V: int, batch: int, steps: int, repeats: int,
         torch.manual_seed(0)
         model = LanguageModel(V, hidden_size=size.hidden, num_layers=size.layers, **kwargs)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        ids = torch.randint(0, V, (size.seq_len + 1, batch))
+        zipf = 1.0 / torch.arange(1, V + 1, dtype=torch.float64)  # ids sorted by frequency
+        ids = torch.multinomial(zipf, (size.seq_len + 1) * batch, replacement=True)
+        ids = ids.view(size.seq_len + 1, batch)  # (T+1, B)
 
         def step(model=model, opt=opt, ids=ids):
             for _ in range(steps):
@@ -65,7 +67,8 @@ def speed(sizes, tokenizer: str, V: int, batch: int, steps: int, repeats: int,
         step()  # warm up
         fns[size.name] = step
         rows[size.name] = {"tokens_per_call": size.seq_len * batch * steps,
-                           "flops_per_token": flops_per_token(size, V)}
+                           "flops_per_token": flops_per_token(size, V,
+                                                              softmax=values["softmax"])}
     cpu = {name: [] for name in fns}
     torch.set_num_threads(1)
     for _ in range(repeats):

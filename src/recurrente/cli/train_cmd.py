@@ -31,11 +31,11 @@ MODEL_FLAGS = {
     "--hidden": (int, f"hidden size H ({SIZE})"),
     "--embedding": (int, "embedding size (default H)"),
     "--dropout": (float, "dropout before the head, and on the embeddings and between layers "
-                         "unless given below (default: the recipe's, 0.1 char, 0.4 word)"),
+                         "unless given below (default: the recipe's, 0.1 char, 0.3 word)"),
     "--dropout-input": (float, "dropout on the embeddings (default: the recipe's)"),
     "--dropout-hidden": (float, "dropout between layers (default: the recipe's)"),
-    "--dropout-embedding": (float, "drop whole words from the embedding matrix (default: the "
-                                   "recipe's, 0 char, 0.1 word)"),
+    "--dropout-embedding": (float, "drop whole words wherever they occur in a batch (default: "
+                                   "the recipe's, 0 char, 0.05 word)"),
     "--dropout-mask": (str, "step (a new mask each step) or sequence (locked: one mask per "
                             "sequence) (default: the recipe's)"),
     "--weight-dropout": (float, "DropConnect on the recurrent weights W_hh (default: the "

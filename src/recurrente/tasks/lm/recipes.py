@@ -61,8 +61,8 @@ RECIPES = {
         sizes=(Size(2, 128, 64, 0.0), Size(2, 256, 100, 1.2e6), Size(2, 512, 100, 2.0e6)),
         base=0),
     "word": Recipe(
-        values=dict(dropout=0.4, dropout_input=0.4, dropout_hidden=0.25, dropout_embedding=0.1,
-                    dropout_mask="sequence", weight_dropout=0.3, ar=2.0, tar=1.0,
+        values=dict(dropout=0.3, dropout_input=0.3, dropout_hidden=0.2, dropout_embedding=0.05,
+                    dropout_mask="sequence", weight_dropout=0.2, ar=2.0, tar=1.0,
                     tie_weights=False, softmax="adaptive", batch_size=20),
         sizes=(Size(2, 200, 35, 0.0), Size(2, 400, 35, 4e6), Size(3, 650, 70, 20e6)),
         base=0),
