@@ -14,7 +14,9 @@ on the whole **test** split, with the best weights by validation.
   Adam at 2e-3, windows of 100, batches of 32, clipping at 5, best epoch by validation.
 
 Settings: ``quijote-words`` and ``quijote-chars`` (``../shared/data/quijote.txt``),
-``embedded-chars`` (the embedded default corpus). The goal: recurrente's test perplexity at least
+``embedded-chars`` (the embedded default corpus); also ``quijote-words-10k`` (the 10,000 most
+frequent words, the vocabulary size of the Penn Treebank the issue measured on) and
+``embedded-words``. The goal: recurrente's test perplexity at least
 10% below the recipe's, i.e. a ratio ``recurrente / recipe <= 0.90``.
 
 On a shared machine, ``--parallel`` runs a setting's contenders at the same time, one process
@@ -38,16 +40,17 @@ import torch
 from torch import nn
 
 from benchmarks.common import write_json
-from recurrente.tasks.lm.data import LMOptions, prepare_data
+from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
 from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm.task import train_language_model
 from recurrente.tasks.lm.texts import split_ids
 from recurrente.train.run import load_run
-from recurrente.train.trainer import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-SETTINGS = {"quijote-words": ("quijote", "word"), "quijote-chars": ("quijote", "char"),
-            "embedded-chars": (None, "char"), "embedded-words": (None, "word")}
+SETTINGS = {"quijote-words": ("quijote", "word", None), "quijote-chars": ("quijote", "char", None),
+            "embedded-chars": (None, "char", None), "embedded-words": (None, "word", None),
+            # the 10,000 most frequent words, the rest <unk>: the vocabulary of the issue's PTB
+            "quijote-words-10k": ("quijote", "word", 10000)}
 
 
 class PlainLM(nn.Module):
@@ -136,13 +139,16 @@ def ours_run(corpus, tokenizer: str, budget: float, extra: dict, folder: Path,
              tokens=None) -> dict:
     out = Path(tempfile.mkdtemp(prefix="run-", dir=folder)) / "run"
     notes = []
-    train = TrainConfig(time_budget=budget)
+    training = {k[len("train."):]: v for k, v in extra.items() if k.startswith("train.")}
+    extra = {k: v for k, v in extra.items() if not k.startswith("train.")}
+    train = lm_train_config(time_budget=budget, **training)
     if tokens:
         from recurrente.tasks.lm.recipes import resolve
         probe = LMOptions(corpus=corpus, tokenizer=tokenizer, **extra,
-                          train=TrainConfig(max_steps=1))
+                          train=lm_train_config(time_budget=None, max_steps=1))
         resolve(probe, 100)
-        train = TrainConfig(max_steps=math.ceil(tokens / (probe.batch_size * probe.seq_len)))
+        steps = math.ceil(tokens / (probe.batch_size * probe.seq_len))
+        train = lm_train_config(time_budget=None, max_steps=steps, **training)
     opts = LMOptions(corpus=corpus, tokenizer=tokenizer, **extra, train=train)
     summary = train_language_model(opts, out, progress=False, log=notes.append)
     loaded = load_run(out)
@@ -155,15 +161,15 @@ def ours_run(corpus, tokenizer: str, budget: float, extra: dict, folder: Path,
 
 def run_contender(spec: tuple, threads=None) -> dict:
     """One contender, ``("ours", corpus, tokenizer, budget, extra, folder, tokens)`` or
-    ``("recipe", corpus, tokenizer, budget, tokens)``, with the machine load before and after."""
+    ``("recipe", corpus, tokenizer, budget, tokens, vocab_size)``, with the machine load before and after."""
     if threads:
         torch.set_num_threads(threads)
     before = load()
     if spec[0] == "ours":
         row = ours_run(*spec[1:])
     else:
-        _, corpus, tokenizer, budget, tokens = spec
-        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer))
+        _, corpus, tokenizer, budget, tokens, vocab_size = spec
+        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer, vocab_size=vocab_size))
         row = recipe_run(tokenizer, data.splits, data.tokenizer.vocab_size, budget,
                          tokens=tokens)
     return {**row, "load_before": before, "load_after": load(),
@@ -197,7 +203,7 @@ def main():
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds each")
     parser.add_argument("--settings", default="quijote-words,quijote-chars,embedded-chars")
     parser.add_argument("--variants", default="", help="more recurrente settings, e.g. "
-                        "\"hidden=256;dropout=0.2,truncation=variable\"")
+                        "\"hidden=256;dropout=0.2,truncation=variable;train.lr=0.005\"")
     parser.add_argument("--skip-recipe", action="store_true")
     parser.add_argument("--skip-defaults", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
@@ -211,19 +217,22 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="bench-lm-"))
     results = {"budget_s": args.budget, "tokens": args.tokens, "threads": torch.get_num_threads(), "settings": {}}
     for setting in args.settings.split(","):
-        corpus, tokenizer = SETTINGS[setting]
-        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer))
+        corpus, tokenizer, vocab_size = SETTINGS[setting]
+        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer, vocab_size=vocab_size))
         V = data.tokenizer.vocab_size
         print(f"{setting}: {data.record['tokens']['train']:,} train tokens, vocabulary {V:,}, "
               + (f"{args.tokens:,} training tokens each" if args.tokens else
                  f"{args.budget:.0f} s of training each"), flush=True)
+        data_options = {"vocab_size": vocab_size} if vocab_size else {}
         specs = {} if args.skip_defaults else {
-            "recurrente defaults": ("ours", corpus, tokenizer, args.budget, {}, folder,
+            "recurrente defaults": ("ours", corpus, tokenizer, args.budget, data_options, folder,
                                     args.tokens)}
         for name, extra in _parse_variants(args.variants).items():
-            specs[name] = ("ours", corpus, tokenizer, args.budget, extra, folder, args.tokens)
+            specs[name] = ("ours", corpus, tokenizer, args.budget, {**data_options, **extra},
+                           folder, args.tokens)
         if not args.skip_recipe:
-            specs["plain recipe"] = ("recipe", corpus, tokenizer, args.budget, args.tokens)
+            specs["plain recipe"] = ("recipe", corpus, tokenizer, args.budget, args.tokens,
+                                     vocab_size)
         if args.parallel:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor

@@ -12,7 +12,8 @@
    many tokens it needs to pay off. A uniform slow-down changes the time, not the tokens.
 
     python -m benchmarks.lm_sizes --tokenizer char [--corpus quijote] [--budget 900]
-        [--sizes 2x128x64,2x256x100,2x512x100] [--eval-every 100,40,15] [--speed-only]
+        [--sizes 2x128x32,2x256x32,2x512x32] [--eval-every 200,100,50] [--speed-only]
+        [--name lm_sizes_char_long]
 """
 
 import argparse
@@ -29,11 +30,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import interleaved, write_json
-from recurrente.tasks.lm.data import LMOptions, prepare_data
+from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
 from recurrente.tasks.lm.model import LanguageModel
 from recurrente.tasks.lm.recipes import RECIPES, Size, flops_per_token
 from recurrente.tasks.lm.task import train_language_model
-from recurrente.train.trainer import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODEL_FIELDS = ("dropout", "dropout_input", "dropout_hidden", "dropout_embedding",
@@ -93,7 +93,7 @@ def curve(spec) -> list:
     out = Path(tempfile.mkdtemp(prefix="size-", dir=folder)) / "run"
     opts = LMOptions(corpus=corpus, tokenizer=tokenizer, layers=size.layers, hidden=size.hidden,
                      seq_len=size.seq_len,
-                     train=TrainConfig(time_budget=budget, schedule="constant",
+                     train=lm_train_config(time_budget=budget, schedule="constant",
                                        eval_every=eval_every))
     train_language_model(opts, out, progress=False, log=lambda *a: None)
     points = []
@@ -108,11 +108,12 @@ def curve(spec) -> list:
 
 def tokens_needed(small: list, big: list) -> float:
     """The larger size's tokens at the first evaluation after which its loss stays below the
-    smaller size's at the same time (interpolated); ``inf`` if that never happens."""
+    smaller size's at the same time (interpolated); ``inf`` if that never happens within the
+    time both were measured."""
     s_time, _, s_loss = map(np.array, zip(*small))
     for k, (t, tokens, loss) in enumerate(big):
-        later = big[k:]
-        if all(l < np.interp(tt, s_time, s_loss) for tt, _, l in later if tt <= s_time[-1]):
+        later = [(tt, l) for tt, _, l in big[k:] if tt <= s_time[-1]]
+        if later and all(l < np.interp(tt, s_time, s_loss) for tt, l in later):
             return float(tokens)
     return float("inf")
 
@@ -129,6 +130,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--name", default=None, help="results/NAME.json (default "
+                        "lm_sizes_TOKENIZER)")
     args = parser.parse_args()
     os.environ.setdefault("RECURRENTE_DATA", str(SHARED))
     recipe = RECIPES[args.tokenizer]
@@ -165,7 +168,7 @@ def main():
         result["tokens_needed"] = needed
         for s, n in zip(sizes, needed):
             print(f"        Size({s.layers}, {s.hidden}, {s.seq_len}, {n:.3g}),")
-    write_json(f"lm_sizes_{args.tokenizer}", result)
+    write_json(args.name or f"lm_sizes_{args.tokenizer}", result)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ vocabularies are enough to use them without recurrente, and bad requests get one
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -104,3 +104,6 @@ def test_the_log_says_which_recipe_and_size_and_why(tmp_path, capsys):
     options = json.loads((out / "config.json").read_text())["options"]
     assert options["softmax"] == "adaptive" and options["batch_size"] == 4
     assert options["hidden"] == RECIPES["word"].sizes[0].hidden  # one second: the smallest
+    # the language model's own training defaults reach the CLI (not the trainer's generic ones)
+    assert (options["train"]["schedule"], options["train"]["lr"], options["train"]["clip"]) == \
+        ("wsd", 2e-3, 5.0)

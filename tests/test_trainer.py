@@ -10,7 +10,7 @@ from torch import nn
 from recurrente.errors import UserError
 from recurrente.train import checkpoint
 from recurrente.train.callbacks import Checkpointer, MetricsLog
-from recurrente.train.optim import cosine_factor
+from recurrente.train.optim import cosine_factor, wsd_factor
 from recurrente.train.trainer import TrainConfig, Trainer
 
 
@@ -104,6 +104,14 @@ def test_cosine_schedule_warms_up_then_decays():
     assert cosine_factor(0.0, 0.1) < 0.01 and math.isclose(cosine_factor(0.1, 0.1), 1.0)
     assert math.isclose(cosine_factor(1.0, 0.1), 0.1)
     assert cosine_factor(0.5, 0.1) > cosine_factor(0.9, 0.1)
+
+
+def test_wsd_schedule_rises_holds_then_falls_to_zero():
+    rates = [wsd_factor(p / 100, 0.02) for p in range(101)]
+    assert rates[0] <= 1e-3 and math.isclose(rates[1], 0.5)
+    assert all(math.isclose(r, 1.0) for r in rates[2:81])  # stable from 2% to 80% of the run
+    assert math.isclose(rates[90], 0.5) and rates[100] <= 1e-3
+    assert all(a >= b for a, b in zip(rates[80:], rates[81:]))
 
 
 def test_bad_configuration_gets_one_sentence():

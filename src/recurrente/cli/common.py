@@ -15,10 +15,14 @@ import sys
 
 TRAIN_FLAGS = {
     "--optimizer": (str, "adamw, adam, sgd or adadelta (default adamw)"),
-    "--lr": (float, "peak learning rate (default 3e-3)"),
+    "--lr": (float, "peak learning rate (default 2e-3 for a language model, 3e-3 for "
+                       "the other tasks)"),
     "--weight-decay": (float, "weight decay (default 0)"),
-    "--clip": (float, "clip gradients to this global norm; 0 disables (default 1.0)"),
-    "--schedule": (str, "cosine (with warm-up), plateau or constant (default cosine)"),
+    "--clip": (float, "clip gradients to this global norm; 0 disables (default 5 for a "
+                       "language model, 1 for the other tasks)"),
+    "--schedule": (str, "cosine (with warm-up), wsd (warm-up, stable, decay over the last 20%%), "
+                        "plateau or constant (default wsd for a language model, cosine "
+                        "for the other tasks)"),
     "--epochs": (int, "stop after this many passes over the training data"),
     "--max-steps": (int, "stop after this many optimizer steps"),
     "--time-budget": (float, "stop after this many seconds of training (default 180 if no other "

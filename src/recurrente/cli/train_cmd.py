@@ -31,7 +31,7 @@ MODEL_FLAGS = {
     "--hidden": (int, f"hidden size H ({SIZE})"),
     "--embedding": (int, "embedding size (default H)"),
     "--dropout": (float, "dropout before the head, and on the embeddings and between layers "
-                         "unless given below (default: the recipe's, 0.1 char, 0.3 word)"),
+                         "unless given below (default: the recipe's, 0 char, 0.3 word)"),
     "--dropout-input": (float, "dropout on the embeddings (default: the recipe's)"),
     "--dropout-hidden": (float, "dropout between layers (default: the recipe's)"),
     "--dropout-embedding": (float, "drop whole words wherever they occur in a batch (default: "

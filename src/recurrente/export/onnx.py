@@ -14,7 +14,6 @@ extra (``pip install 'recurrente[export]'``).
 """
 
 import io
-import json
 import shutil
 import tempfile
 import warnings

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from recurrente.layers import registry
 from recurrente.layers.dropout import drop_connect
-from recurrente.layers.init import default_init, forget_bias_, orthogonal_recurrent_
+from recurrente.layers.init import default_init, orthogonal_recurrent_
 from recurrente.layers.native import make_template, native_forward, native_layerwise
 from recurrente.layers.state import LSTMState, init_state
 from recurrente.layers.validation import check_input, check_lengths, check_state

@@ -112,7 +112,7 @@ def gru_backward(needs, gH: Optional[Tensor], x2d: Tensor, h0: Tensor, w_ih: Ten
     R_all, Z_all, _ = gates.view(T, B, 3, H).unbind(2)  # (T, B, H) views each
     R_s, Z_s, gH_s = R_all.unbind(0), Z_all.unbind(0), step_views(gH)
     dA = torch.empty_like(gates)  # (T, B, 3H): K, then [da_r, da_z, da_n], chunk by chunk
-    dA_s, dA4 = dA.unbind(0), dA.view(T, B, 3, H)
+    dA4 = dA.view(T, B, 3, H)
     one = gates.new_ones(())  # 0-dim 1, for 1 - y²
     dh = first_grad(gH_s, H_all)  # (B, H): dH_T
     dG = torch.empty_like(gates) if reset_after else None  # (T, B, 3H): dG_t for every t

@@ -7,7 +7,7 @@ import torch
 from recurrente.errors import UserError
 
 OPTIMIZERS = ("adamw", "adam", "sgd", "adadelta")
-SCHEDULES = ("cosine", "plateau", "constant")
+SCHEDULES = ("cosine", "wsd", "plateau", "constant")
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
@@ -35,6 +35,21 @@ def cosine_factor(progress: float, warmup: float) -> float:
     span = max(1e-9, 1.0 - warmup)
     t = min(1.0, (progress - warmup) / span)
     return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def wsd_factor(progress: float, warmup: float, decay: float = 0.2) -> float:
+    """Warm-up, stable, decay: linear warm-up over the first ``warmup`` fraction, the peak rate
+    until the last ``decay`` fraction, then a linear fall to 0 at the end of the run.
+
+    ``η(p) = η_max · min(p / w, 1, (1 − p) / d)`` for progress ``p``, warm-up ``w`` and decay
+    ``d``. A run spends most of its time at the peak rate, where a short run still learns
+    fastest, and still ends annealed; the schedule of Hu et al. (2024, "MiniCPM") and Hägele et
+    al. (2024, "Scaling laws and compute-optimal training beyond fixed training durations"),
+    who find it matches cosine at the end of long runs.
+    """
+    rise = progress / warmup if warmup > 0 else 1.0
+    fall = (1.0 - progress) / decay if decay > 0 else 1.0
+    return max(min(rise, 1.0, fall), 1e-3)
 
 
 class Plateau:

@@ -36,7 +36,8 @@ from recurrente.layers.state import LSTMState, detach_state
 from recurrente.train.averaging import WeightAverage, check_average
 from recurrente.train.distributed import Local
 from recurrente.train.precision import Precision, check_precision
-from recurrente.train.optim import SCHEDULES, Plateau, cosine_factor, make_optimizer
+from recurrente.train.optim import (SCHEDULES, Plateau, cosine_factor, make_optimizer,
+                                    wsd_factor)
 
 
 @dataclass
@@ -46,8 +47,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0
     clip: Optional[float] = 1.0  # max global gradient norm; None or 0 disables clipping
-    schedule: str = "cosine"  # cosine | plateau | constant
-    warmup: float = 0.02  # fraction of the run spent warming up (cosine)
+    schedule: str = "cosine"  # cosine | wsd | plateau | constant
+    warmup: float = 0.02  # fraction of the run spent warming up (cosine, wsd)
     epochs: Optional[int] = None
     max_steps: Optional[int] = None
     time_budget: Optional[float] = None  # seconds of training, evaluation excluded
@@ -286,6 +287,8 @@ class Trainer:
         c = self.config
         if c.schedule == "cosine":
             lr = c.lr * cosine_factor(self.fraction_done(), c.warmup)
+        elif c.schedule == "wsd":
+            lr = c.lr * wsd_factor(self.fraction_done(), c.warmup)
         elif c.schedule == "plateau":
             lr = c.lr * self.plateau.scale
         else:

@@ -24,6 +24,21 @@ from recurrente.tasks.lm.recipes import RECIPE_FIELDS, resolve
 from recurrente.train.trainer import TrainConfig
 
 
+def lm_train_config(**values) -> TrainConfig:
+    """A language model's training defaults, then ``values``: AdamW at a peak rate of 2e-3 on
+    the warm-up/stable/decay schedule (:func:`recurrente.train.optim.wsd_factor`), gradients
+    clipped at a global norm of 5, 180 s.
+
+    Chosen on the Quijote's letters (``python -m benchmarks.lm_recipes``): a 2x512 LSTM trained
+    on 400,000 characters reached 2.38 nats/char on the test text with the earlier cosine
+    schedule at 3e-3 and clipping at 1, and 1.89 at a constant 2e-3 with clipping at 5; the
+    cosine schedule spends most of a short run below its peak rate, while the model still
+    learns fastest. At 300 s on one core, wsd then gained 0.005 nats over a constant rate.
+    """
+    return TrainConfig(**{"time_budget": 180.0, "lr": 2e-3, "schedule": "wsd", "clip": 5.0,
+                          **values})
+
+
 @dataclass
 class LMOptions:
     """Everything a language-model run is made of (the CLI's options, one field each).
@@ -61,7 +76,7 @@ class LMOptions:
     truncation: str = "fixed"  # fixed | variable | random
     partition: str = "sequential"  # sequential | random
     eval_tokens: int = 20000  # validation tokens scored at each evaluation during training
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(time_budget=180.0))
+    train: TrainConfig = field(default_factory=lm_train_config)
 
 
 @dataclass
