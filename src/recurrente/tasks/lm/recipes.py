@@ -193,7 +193,8 @@ def resolve(opts, vocab_size: int) -> List[str]:
     for name in ("layers", "hidden", "seq_len"):
         if getattr(opts, name) is None:
             setattr(opts, name, getattr(base, name))
-    unset = [f"{f.replace('_', '-')} {getattr(opts, f)}" for f in recipe.values if f not in given]
+    unset = [f"{f.replace('_', '-')} {getattr(opts, f)}" for f in recipe.values
+             if f not in given and getattr(opts, f) is not None]  # None: follows --dropout
     if unset:
         notes.insert(0, f"{opts.tokenizer} recipe: " + ", ".join(unset))
     return notes
