@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import write_json
+from benchmarks.common import EARLIER_LM_TRAINING, write_json
 from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm.texts import split_ids
 from recurrente.tasks.lm.data import LMOptions, lm_train_config
@@ -41,9 +41,8 @@ MODELS = {
 
 
 def train_and_score(name: str, values: dict, budget: float, out: Path) -> dict:
-    # AdamW at 3e-3 with the cosine schedule: the training the README's table was measured with
-    opts = LMOptions(**values, train=lm_train_config(time_budget=budget, eval_every=250, lr=3e-3,
-                                                     schedule="cosine"))
+    opts = LMOptions(**values, train=lm_train_config(time_budget=budget, eval_every=250,
+                                                     **EARLIER_LM_TRAINING))
     summary = train_language_model(opts, out, progress=False, log=lambda *a: None)
     run = load_run(out)
     test = evaluate_stream(run.model, split_ids(run, "test"))

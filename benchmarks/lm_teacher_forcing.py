@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_json
+from benchmarks.common import EARLIER_LM_TRAINING, write_json
 from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
 from recurrente.tasks.lm.inference import evaluate_stream, generate_batch
 from recurrente.tasks.lm.ngram import KneserNey
@@ -63,9 +63,8 @@ def main():
     for name, extra in runs.items():
         out = folder / name.split(",")[0].replace(" ", "_")
         summary = train_language_model(
-            # AdamW at 3e-3, cosine: the training the README's figures were measured with
-            LMOptions(**base, **extra, train=lm_train_config(time_budget=args.budget, lr=3e-3,
-                                                             schedule="cosine")), out,
+            LMOptions(**base, **extra, train=lm_train_config(time_budget=args.budget,
+                                                             **EARLIER_LM_TRAINING)), out,
             progress=False, log=lambda *a: None)
         run = load_run(out, task="lm")
         held = evaluate_stream(run.model, valid[:20000])["loss"] / math.log(2)
