@@ -47,10 +47,13 @@ from recurrente.tasks.lm.texts import split_ids
 from recurrente.train.run import load_run
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-SETTINGS = {"quijote-words": ("quijote", "word", None), "quijote-chars": ("quijote", "char", None),
-            "embedded-chars": (None, "char", None), "embedded-words": (None, "word", None),
+# each setting's data options, the same for every contender
+SETTINGS = {"quijote-words": dict(corpus="quijote", tokenizer="word"),
+            "quijote-chars": dict(corpus="quijote", tokenizer="char"),
+            "embedded-chars": dict(corpus=None, tokenizer="char"),
+            "embedded-words": dict(corpus=None, tokenizer="word"),
             # the 10,000 most frequent words, the rest <unk>: the vocabulary of the issue's PTB
-            "quijote-words-10k": ("quijote", "word", 10000)}
+            "quijote-words-10k": dict(corpus="quijote", tokenizer="word", vocab_size=10000)}
 
 
 class PlainLM(nn.Module):
@@ -135,8 +138,7 @@ def recipe_run(kind: str, splits: dict, V: int, budget: float, seed: int = 0,
             "params": sum(p.numel() for p in model.parameters())}
 
 
-def ours_run(corpus, tokenizer: str, budget: float, extra: dict, folder: Path,
-             tokens=None) -> dict:
+def ours_run(data: dict, budget: float, extra: dict, folder: Path, tokens=None) -> dict:
     out = Path(tempfile.mkdtemp(prefix="run-", dir=folder)) / "run"
     notes = []
     training = {k[len("train."):]: v for k, v in extra.items() if k.startswith("train.")}
@@ -144,12 +146,11 @@ def ours_run(corpus, tokenizer: str, budget: float, extra: dict, folder: Path,
     train = lm_train_config(time_budget=budget, **training)
     if tokens:
         from recurrente.tasks.lm.recipes import resolve
-        probe = LMOptions(corpus=corpus, tokenizer=tokenizer, **extra,
-                          train=lm_train_config(time_budget=None, max_steps=1))
+        probe = LMOptions(**data, **extra, train=lm_train_config(time_budget=None, max_steps=1))
         resolve(probe, 100)
         steps = math.ceil(tokens / (probe.batch_size * probe.seq_len))
         train = lm_train_config(time_budget=None, max_steps=steps, **training)
-    opts = LMOptions(corpus=corpus, tokenizer=tokenizer, **extra, train=train)
+    opts = LMOptions(**data, **extra, train=train)
     summary = train_language_model(opts, out, progress=False, log=notes.append)
     loaded = load_run(out)
     test = evaluate_stream(loaded.model, split_ids(loaded, "test"))
@@ -160,18 +161,19 @@ def ours_run(corpus, tokenizer: str, budget: float, extra: dict, folder: Path,
 
 
 def run_contender(spec: tuple, threads=None) -> dict:
-    """One contender, ``("ours", corpus, tokenizer, budget, extra, folder, tokens)`` or
-    ``("recipe", corpus, tokenizer, budget, tokens, vocab_size)``, with the machine load before and after."""
+    """One contender, ``("ours", data, budget, extra, folder, tokens)`` or ``("recipe", data,
+    budget, tokens)`` (``data``: the setting's data options), with the machine load before and
+    after."""
     if threads:
         torch.set_num_threads(threads)
     before = load()
     if spec[0] == "ours":
         row = ours_run(*spec[1:])
     else:
-        _, corpus, tokenizer, budget, tokens, vocab_size = spec
-        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer, vocab_size=vocab_size))
-        row = recipe_run(tokenizer, data.splits, data.tokenizer.vocab_size, budget,
-                         tokens=tokens)
+        _, data, budget, tokens = spec
+        prepared = prepare_data(LMOptions(**data))
+        row = recipe_run(data["tokenizer"], prepared.splits, prepared.tokenizer.vocab_size,
+                         budget, tokens=tokens)
     return {**row, "load_before": before, "load_after": load(),
             "threads": torch.get_num_threads()}
 
@@ -217,22 +219,18 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="bench-lm-"))
     results = {"budget_s": args.budget, "tokens": args.tokens, "threads": torch.get_num_threads(), "settings": {}}
     for setting in args.settings.split(","):
-        corpus, tokenizer, vocab_size = SETTINGS[setting]
-        data = prepare_data(LMOptions(corpus=corpus, tokenizer=tokenizer, vocab_size=vocab_size))
+        options = SETTINGS[setting]
+        data = prepare_data(LMOptions(**options))
         V = data.tokenizer.vocab_size
         print(f"{setting}: {data.record['tokens']['train']:,} train tokens, vocabulary {V:,}, "
               + (f"{args.tokens:,} training tokens each" if args.tokens else
                  f"{args.budget:.0f} s of training each"), flush=True)
-        data_options = {"vocab_size": vocab_size} if vocab_size else {}
         specs = {} if args.skip_defaults else {
-            "recurrente defaults": ("ours", corpus, tokenizer, args.budget, data_options, folder,
-                                    args.tokens)}
+            "recurrente defaults": ("ours", options, args.budget, {}, folder, args.tokens)}
         for name, extra in _parse_variants(args.variants).items():
-            specs[name] = ("ours", corpus, tokenizer, args.budget, {**data_options, **extra},
-                           folder, args.tokens)
+            specs[name] = ("ours", options, args.budget, extra, folder, args.tokens)
         if not args.skip_recipe:
-            specs["plain recipe"] = ("recipe", corpus, tokenizer, args.budget, args.tokens,
-                                     vocab_size)
+            specs["plain recipe"] = ("recipe", options, args.budget, args.tokens)
         if args.parallel:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
