@@ -120,7 +120,7 @@ def test_bad_runs_and_options(run_dir, tmp_path, capsys, corpus):
         (broken / name).write_text((run_dir / name).read_text())
     (broken / "model.safetensors").write_bytes((run_dir / "model.safetensors").read_bytes()[:200])
     assert "corrupted" in _error(capsys, ["eval", str(broken)])
-    assert "-n >= 0" in _error(capsys, ["sample", str(run_dir), "-n", "-3"])
+    assert "-n: expected an integer from 0" in _error(capsys, ["sample", str(run_dir), "-n", "-3"])
     assert "temperature" in _error(capsys, ["sample", str(run_dir), "--temperature", "-1"])
     assert "top-p" in _error(capsys, ["sample", str(run_dir), "--top-p", "1.5"])
     assert "top-p" in _error(capsys, ["sample", str(run_dir), "--top-p", "0"])
@@ -210,9 +210,11 @@ def test_resume_uses_the_runs_own_options(tmp_path, corpus):
 
 def test_bad_training_options(tmp_path, corpus, capsys):
     out = str(tmp_path / "r")
-    for flags, message in [(["--clip", "-1"], "--clip >= 0"), (["--eval-every", "0"], "--eval-every > 0"),
-                           (["--weight-decay", "-1"], "--weight-decay >= 0"),
-                           (["--hidden", "0"], "--hidden >= 1"), (["--cell", "lstmx"], "cell"),
+    for flags, message in [(["--clip", "-1"], "--clip: expected a finite number >= 0"),
+                           (["--eval-every", "0"], "--eval-every: expected an integer from 1"),
+                           (["--weight-decay", "-1"], "--weight-decay: expected a finite number"),
+                           (["--hidden", "0"], "--hidden: expected an integer from 1 to 8192"),
+                           (["--cell", "lstmx"], "cell"),
                            (["--partition", "zigzag"], "zigzag"), (["--dropout", "1.5"], "dropout")]:
         assert message in _error(capsys, ["train", str(corpus), "--out", out, *TINY, *flags])
     (tmp_path / "file").write_text("x")

@@ -268,7 +268,7 @@ def test_two_nodes_meet_by_rendezvous_train_and_checkpoint(corpus, tmp_path):
 def test_nproc_refuses_what_it_cannot_do(corpus, tmp_path, capsys, monkeypatch):
     assert main(["train", str(corpus), "--out", str(tmp_path / "a"), *LM, "--max-steps", "1",
                  "--nproc", "0"]) == 2
-    assert "expected --nproc >= 1, got 0" in capsys.readouterr().err
+    assert "--nproc: expected an integer from 1 to 1024, got '0'" in capsys.readouterr().err
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "x")
     assert main(["train", str(corpus), "--out", str(tmp_path / "b"), *LM, "--max-steps", "1",
                  "--nproc", "2"]) == 2

@@ -592,7 +592,7 @@ BAD_TRAIN = [  # (extra argv, what the message must hold)
     (["--test", "org.txt"], ["org.txt", "'B-ORG'", "seen in training"]),
     (["--head", "nope"], ["--head", "'nope'"]),
     (["--chars", "nope"], ["--chars", "'nope'"]),
-    (["--hidden", "0"], ["--hidden >= 1"]),
+    (["--hidden", "0"], ["--hidden: expected an integer from 1"]),
     (["--word-dropout", "1"], ["--word-dropout"]),
     (["--word-column", "5"], ["word column 5", "small.txt"]),
     (["DATA=missing.txt"], ["not found", "missing.txt"]),
@@ -622,7 +622,8 @@ def test_an_unseen_tag_names_its_line(files, tmp_path, capsys):
 def test_bad_eval_and_predict_input(bi_run, uni_run, cls_run, lm_run, tmp_path, capsys):
     (tmp_path / "t.txt").write_text(f"{A} dijo\n")
     text = str(tmp_path / "t.txt")
-    assert "--nbest >= 1" in _error(capsys, ["tag", "predict", str(bi_run), text, "--nbest", "0"])
+    assert "--nbest: expected an integer from 1" in _error(capsys, ["tag", "predict", str(bi_run),
+                                                                    text, "--nbest", "0"])
     err = _error(capsys, ["tag", "predict", str(uni_run), text, "--nbest", "2"])
     assert "--nbest" in err and "CRF" in err and "--head crf" in err
     for run, title in ((cls_run, "sequence classifier"), (lm_run, "language model")):

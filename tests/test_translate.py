@@ -147,7 +147,8 @@ def test_bad_input_is_one_sentence(run_dir, char_run, folder, capsys, monkeypatc
     assert "line 1 has 12 tokens" in err and "--max-len" in err
     assert _out(capsys, ["translate", "predict", str(char_run), str(inputs), "--max-len",
                          "12"]).count("\n") == 1
-    for argv, words in ((["--beam", "0"], "--beam >= 1"), (["--nbest", "2"], "--nbest"),
+    for argv, words in ((["--beam", "0"], "--beam: expected an integer from 1"),
+                        (["--nbest", "2"], "--nbest"),
                         (["--sample", "--beam", "2"], "--sample"),
                         (["--sample", "--top-p", "2"], "top")):
         assert words in _error(capsys, ["translate", "predict", str(run_dir), str(inputs),

@@ -3,7 +3,8 @@
 import json
 import sys
 
-from recurrente.cli.common import add_task_command
+from recurrente.cli.checks import BATCH, COUNT, LAYERS, RATE, SIZE, TOKENS
+from recurrente.cli.common import add_line_limit, add_task_command, line_batches
 from recurrente.layers.pooling import POOLINGS
 from recurrente.layers.registry import DEFAULT, choices
 
@@ -22,21 +23,21 @@ DATA_FLAGS = {
     "--label-column": (str, "column of the labels (default: guessed: label, class, ...)"),
     "--encoding": (str, "text encoding of the files (default utf-8)"),
     "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
-    "--min-freq": (int, "drop words seen fewer times in training (default 1)"),
-    "--vocab-size": (int, "cap on the vocabulary (most frequent kept)"),
-    "--max-len": (int, "cut texts to this many tokens (default 400)"),
+    "--min-freq": (COUNT, "drop words seen fewer times in training (default 1)"),
+    "--vocab-size": (COUNT, "cap on the vocabulary (most frequent kept)"),
+    "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (int, "stacked recurrent layers (default 1)"),
-    "--hidden": (int, "hidden size H per direction (default 128)"),
-    "--embedding": (int, "embedding size (default H, or the vectors' size)"),
+    "--layers": (LAYERS, "stacked recurrent layers (default 1)"),
+    "--hidden": (SIZE, "hidden size H per direction (default 128)"),
+    "--embedding": (SIZE, "embedding size (default H, or the vectors' size)"),
     "--pooling": (str, f"{', '.join(POOLINGS)} (default max)"),
-    "--dropout": (float, "dropout on embeddings, between layers and on the pooled vector "
-                         "(default 0.3)"),
-    "--batch-size": (int, "texts per batch (default 32)"),
+    "--dropout": (RATE, "dropout on embeddings, between layers and on the pooled vector "
+                        "(default 0.3)"),
+    "--batch-size": (BATCH, "texts per batch (default 32)"),
 }
 SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
             "--keep-case": "keep upper case (default: lowercase the texts)"}
@@ -68,11 +69,13 @@ def add_eval_arguments(e) -> None:
 def add_predict_arguments(r) -> None:
     r.add_argument("run_dir", metavar="RUN")
     r.add_argument("input", nargs="?", default="-", help="a text file, one text per line, or - "
-                                                          "for stdin (default)")
-    r.add_argument("--top-k", type=int, default=1, help="show the k most likely labels")
+                                                          "for stdin (default); a text over the "
+                                                          "run's --max-len tokens is cut to it")
+    r.add_argument("--top-k", type=COUNT, default=1, help="show the k most likely labels")
     r.add_argument("--json", action="store_true", help="one JSON object per line")
     r.add_argument("--encoding", default="utf-8", help="encoding of the input (default utf-8)")
-    r.add_argument("--batch-size", type=int, default=64, help="texts scored at once (default 64)")
+    r.add_argument("--batch-size", type=BATCH, default=64, help="texts scored at once (default 64)")
+    add_line_limit(r)
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
@@ -118,7 +121,8 @@ def run_predict(args) -> int:
     from recurrente.train.trainer import resolve_device
     model = SequenceClassifier.load(args.run_dir, device=resolve_device(args.device))
     cut = 0
-    for lines in _line_batches(args.input, args.encoding, args.batch_size):
+    for lines in line_batches(args.input, args.encoding, args.batch_size,
+                              getattr(args, "max_chars", None)):
         long = sum(len(model.vocabs["source"].tokens(line)) > model.max_len for line in lines)
         if long and not cut:
             print(f"note: texts longer than the run's --max-len {model.max_len} tokens are cut "
@@ -133,28 +137,3 @@ def run_predict(args) -> int:
                 print("\t".join(f"{label} {p:.4f}" for label, p in result["top"]))
         sys.stdout.flush()  # stdin streams: each batch is answered before the next is read
     return 0
-
-
-def _line_batches(source: str, encoding: str, size: int):
-    """Lists of up to ``size`` lines (line ends stripped) from a file or stdin, as they come;
-    stdin is read line by line, so an interactive user gets each answer at once."""
-    from recurrente.errors import UserError
-    if source == "-":
-        stream, interactive = sys.stdin, sys.stdin.isatty()
-    else:
-        try:
-            stream, interactive = open(source, encoding=encoding), False
-        except FileNotFoundError:
-            raise UserError(f"file not found: {source}") from None
-    batch = []
-    try:
-        for line in stream:
-            batch.append(line.rstrip("\r\n"))
-            if len(batch) >= (1 if interactive else size):
-                yield batch
-                batch = []
-    except UnicodeDecodeError as e:
-        raise UserError(f"{source} is not valid {encoding} text ({e.reason} at byte {e.start}); "
-                        f"pass --encoding") from None
-    if batch:
-        yield batch

@@ -2,44 +2,49 @@
 run they start or resume, and the summary line.
 
 A task's command gives its own data and model flags as tables ``{flag: (type, help)}``; each
-flag fills the options field of the same name (``--seq-len`` -> ``seq_len``). Options come from
-the task's defaults, then a preset (or, with ``--resume``, the run's saved options), then the
-flags given; :func:`recurrente.train.run.train_run` refuses a resume whose data or model flags
-differ from the run's.
+flag fills the options field of the same name (``--seq-len`` -> ``seq_len``). A numeric flag's
+type is its range (:mod:`recurrente.cli.checks`: ``SIZE``, ``RATE``, ``integer(1, 64)`` ...), so
+a value out of range is refused while the command line is read, before anything is created.
+Options come from the task's defaults, then a preset (or, with ``--resume``, the run's saved
+options), then the flags given; :func:`recurrente.train.run.train_run` refuses a resume whose
+data or model flags differ from the run's.
 """
 
 import argparse
 import json
 import sys
 
+from recurrente.cli.checks import CHARS, COUNT, LEARNING_RATE, NON_NEGATIVE, SECONDS, SEED, integer
+
 
 TRAIN_FLAGS = {
     "--optimizer": (str, "adamw, adam, sgd or adadelta (default adamw)"),
-    "--lr": (float, "peak learning rate (default 2e-3 for a language model, 3e-3 for "
-                       "the other tasks)"),
-    "--weight-decay": (float, "weight decay (default 0)"),
-    "--clip": (float, "clip gradients to this global norm; 0 disables (default 5 for a "
-                       "language model, 1 for the other tasks)"),
+    "--lr": (LEARNING_RATE, "peak learning rate (default 2e-3 for a language model, 3e-3 for "
+                            "the other tasks)"),
+    "--weight-decay": (NON_NEGATIVE, "weight decay (default 0)"),
+    "--clip": (NON_NEGATIVE, "clip gradients to this global norm; 0 disables (default 5 for a "
+                             "language model, 1 for the other tasks)"),
     "--schedule": (str, "cosine (with warm-up), wsd (warm-up, stable, decay over the last 20%%), "
                         "plateau or constant (default wsd for a language model, cosine "
                         "for the other tasks)"),
-    "--epochs": (int, "stop after this many passes over the training data"),
-    "--max-steps": (int, "stop after this many optimizer steps"),
-    "--time-budget": (float, "stop after this many seconds of training (default 180 if no other "
-                             "limit)"),
-    "--eval-every": (int, "evaluate and checkpoint every N steps (default: the task's, 200 for "
-                          "a language model, 100 for a classifier)"),
-    "--patience": (int, "early stop after N evaluations without improvement"),
+    "--epochs": (COUNT, "stop after this many passes over the training data"),
+    "--max-steps": (COUNT, "stop after this many optimizer steps"),
+    "--time-budget": (SECONDS, "stop after this many seconds of training (default 180 if no other "
+                               "limit)"),
+    "--eval-every": (COUNT, "evaluate and checkpoint every N steps (default: the task's, 200 for "
+                            "a language model, 100 for a classifier)"),
+    "--patience": (COUNT, "early stop after N evaluations without improvement"),
     "--monitor": (str, "the validation metric that picks the best checkpoint (default: the "
                        "task's)"),
     "--average": (str, "averaged weights for evaluation and saving, from: nt (when validation "
                        "stops improving) or a fraction of the run, e.g. 0.5 (default: none)"),
-    "--seed": (int, "random seed (default 0)"),
+    "--seed": (SEED, "random seed (default 0)"),
     "--device": (str, "auto, cpu or cuda (default auto)"),
     "--precision": (str, "fp32, bf16 (autocast; CPU or CUDA) or fp16 (autocast and a gradient "
                          "scaler; CUDA) (default fp32)"),
 }
 DEFAULT_TIME_BUDGET = 180.0
+MAX_LINE_CHARS = 100000  # characters of one line a predict command reads (--max-chars)
 LIMITS = ("epochs", "max_steps", "time_budget")  # with none given: DEFAULT_TIME_BUDGET
 
 
@@ -54,7 +59,7 @@ def add_train_arguments(p: argparse.ArgumentParser, groups: dict, switches: dict
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
-    p.add_argument("--nproc", type=int, default=None, metavar="N",
+    p.add_argument("--nproc", type=integer(1, 1024), default=None, metavar="N",
                    help="data-parallel training with N processes on this machine (starts "
                         "torchrun; for several machines run torchrun yourself: README, Scaling "
                         "out)")
@@ -145,3 +150,59 @@ def add_task_command(subparsers, name: str, help: str, description: str, example
             add_arguments(v)
         v.set_defaults(run=run)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+# ----------------------------------------------------------------------------- predict input
+
+def add_line_limit(p: argparse.ArgumentParser) -> None:
+    """``--max-chars``: the characters-per-line limit every ``predict`` shares."""
+    p.add_argument("--max-chars", type=CHARS, default=MAX_LINE_CHARS,
+                   help=f"characters per input line: a longer line is refused, with its number "
+                        f"(default {MAX_LINE_CHARS})")
+
+
+def line_batches(source: str, encoding: str, size: int, max_chars=None):
+    """Lists of up to ``size`` lines (line ends stripped) from a file or stdin, as they come;
+    stdin is read line by line, so an interactive user gets each answer at once. A line over
+    ``max_chars`` characters is a UserError naming it (read no further than the limit)."""
+    from recurrente.errors import UserError
+    if source == "-":
+        stream, interactive = sys.stdin, sys.stdin.isatty()
+    else:
+        try:
+            stream, interactive = open(source, encoding=encoding), False
+        except FileNotFoundError:
+            raise UserError(f"file not found: {source}") from None
+        except LookupError:
+            raise UserError(f"unknown text encoding {encoding!r}; expected a Python codec name "
+                            f"such as utf-8 or latin-1") from None
+    limit = max_chars or MAX_LINE_CHARS
+    batch = []
+    try:
+        for number, line in enumerate(_read_lines(stream, limit + 2), 1):  # + the line end
+            text = line.rstrip("\r\n")
+            if len(text) > limit:
+                raise UserError(f"line {number} of {'stdin' if source == '-' else source} has "
+                                f"more than {limit:,} characters (--max-chars)")
+            batch.append(text)
+            if len(batch) >= (1 if interactive else size):
+                yield batch
+                batch = []
+    except UnicodeDecodeError as e:
+        raise UserError(f"{source} is not valid {encoding} text ({e.reason} at byte {e.start}); "
+                        f"pass --encoding") from None
+    if batch:
+        yield batch
+
+
+def _read_lines(stream, most: int):
+    """The lines of ``stream``, each read no further than ``most`` characters (a longer line
+    comes cut there, without its line end); a stream without ``readline`` is iterated."""
+    if not hasattr(stream, "readline"):
+        yield from stream
+        return
+    while True:
+        line = stream.readline(most)
+        if not line:
+            return
+        yield line

@@ -10,6 +10,8 @@ activations below 0.1 and above 0.9) on that text.
 import argparse
 import json
 
+from recurrente.cli.checks import CHARS
+
 EXAMPLE = """examples:
   recurrente diagnose runs/x                                  # spectrum, clipping, curves
   recurrente diagnose runs/x --text sample.txt --out figs/    # and the gates on a text
@@ -26,7 +28,7 @@ def add_parser(subparsers) -> None:
                    help="where the PNGs and diagnostics.json go (default DIR/diagnostics)")
     p.add_argument("--compare", metavar="RUN", nargs="+", default=[],
                    help="other runs whose learning curves to draw beside this one")
-    p.add_argument("--max-chars", type=int, default=20000,
+    p.add_argument("--max-chars", type=CHARS, default=20000,
                    help="read at most this many characters of --text (default 20000)")
     p.add_argument("--encoding", default="utf-8", help="encoding of --text (default utf-8)")
     p.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")

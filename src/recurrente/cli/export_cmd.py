@@ -2,6 +2,9 @@
 
 import argparse
 
+from recurrente.cli.checks import integer
+from recurrente.export import OPSETS
+
 EXAMPLE = """examples:
   recurrente export runs/python --out exported/python        # lm_sequence.onnx, lm_step.onnx
   recurrente export runs/reviews --out exported/reviews      # classifier.onnx
@@ -15,7 +18,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("run_dir", metavar="RUN")
     p.add_argument("--format", default="onnx", choices=["onnx"], help="onnx (the only one)")
     p.add_argument("--out", required=True, help="a new folder for the graphs and the manifest")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--opset", type=integer(*OPSETS), default=17, help="ONNX opset (default 17)")
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,8 @@ next characters on hover, and a first row with each character's surprisal.
 import argparse
 import json
 
+from recurrente.cli.checks import CHARS, COUNT, integer
+
 EXAMPLE = r"""examples:
   recurrente inspect runs/x --text sample.txt --html out.html              # first 5 cells of H_t
   recurrente inspect runs/x --text sample.txt --html out.html --cells 3,17 --gate c
@@ -28,11 +30,12 @@ def add_parser(subparsers) -> None:
     which.add_argument("--cells", metavar="N,M", help="cell indices to show")
     which.add_argument("--find", metavar="REGEX",
                        help="rank cells by |correlation| with 'inside a match of REGEX'")
-    p.add_argument("--layer", type=int, default=None, help="layer to show (default the last)")
+    p.add_argument("--layer", type=integer(0, 63), default=None,
+                   help="layer to show, from 0 (default the last)")
     p.add_argument("--gate", default="h", choices=["h", "c", "i", "f", "o", "g", "r", "z", "n"],
                    help="quantity to show (default h, the hidden state H_t)")
-    p.add_argument("--top", type=int, default=5, help="cells to show with --find or by default")
-    p.add_argument("--max-chars", type=int, default=3000,
+    p.add_argument("--top", type=COUNT, default=5, help="cells to show with --find or by default")
+    p.add_argument("--max-chars", type=CHARS, default=3000,
                    help="read at most this many characters of FILE (default 3000)")
     p.add_argument("--encoding", default="utf-8", help="encoding of FILE (default utf-8)")
     p.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")

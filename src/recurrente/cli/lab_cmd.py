@@ -10,9 +10,11 @@ a decoder conditioned on a digit image writes its Spanish name, letter by letter
 import argparse
 import json
 
+from recurrente.cli.checks import BATCH, COUNT, LEARNING_RATE, SEED, SIZE, number
 from recurrente.errors import UserError
 
 EXPERIMENTS = ("adding", "copy", "digits", "gradient-flow", "caption")
+MAX_T = 10000  # the longest sequence an experiment may ask for
 DEFAULT_BUDGET = {"adding": 40.0, "copy": 60.0, "digits": 40.0, "gradient-flow": 20.0,
                   "caption": 20.0}
 EXAMPLE = """examples:
@@ -34,16 +36,18 @@ def add_parser(subparsers) -> None:
                    help="comma-separated sequence lengths (defaults: adding 50,100,200; copy "
                         "10,20,50; digits 64, the only value it accepts; gradient-flow 100)")
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
-    p.add_argument("--time-budget", type=float, default=None,
+    p.add_argument("--time-budget", type=number(0, 10 ** 7), default=None,
                    help="training seconds per (cell, T) (default: adding 40, copy 60, "
                         "digits 40, gradient-flow 20, caption 20)")
-    p.add_argument("--max-steps", type=int, default=None,
+    p.add_argument("--max-steps", type=COUNT, default=None,
                    help="also stop at this many steps (alone with --time-budget 0: repeatable)")
     p.add_argument("--out", default=None, help="output directory (default runs/lab-EXPERIMENT)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--hidden", type=int, default=None, help="hidden size H (task default)")
-    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (task default)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
+    p.add_argument("--hidden", type=SIZE, default=None, help="hidden size H (task default)")
+    p.add_argument("--lr", type=LEARNING_RATE, default=None,
+                   help="AdamW learning rate (task default)")
+    p.add_argument("--batch-size", type=BATCH, default=None, help="sequences per batch (task "
+                                                                    "default)")
     p.add_argument("--implementation", default=None, help="native (default), scratch, fused")
     p.add_argument("--permute", action="store_true", help="digits: fixed pixel permutation")
     p.add_argument("--json", action="store_true",
@@ -71,9 +75,9 @@ def parse_T(text, experiment: str) -> list:
         values = [int(v) for v in parse_list(text, "--T")]
     except ValueError:
         raise UserError(f"expected --T as integers separated by commas, got {text!r}") from None
-    bad = [v for v in values if v < 1]
+    bad = [v for v in values if not 1 <= v <= MAX_T]
     if bad:
-        raise UserError(f"expected every T >= 1, got {bad[0]}")
+        raise UserError(f"expected every T from 1 to {MAX_T}, got {bad[0]}")
     return values
 
 

@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from recurrente.cli.checks import COUNT, NON_NEGATIVE, SEED, TOP_P, integer
+
 EXAMPLE = """examples:
   recurrente sample runs/quijote --prime "En un lugar" -n 400 --temperature 0.8
   recurrente sample runs/python --prime "def " --top-p 0.9 --num-samples 3 --seed 1
@@ -16,12 +18,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("run_dir", metavar="DIR")
     p.add_argument("--prime", default=None, help="text to start from (default: a line break); "
                    "a backward model writes what comes before it")
-    p.add_argument("-n", type=int, default=400, help="tokens to generate (default 400)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default 1.0)")
-    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely")
-    p.add_argument("--top-p", type=float, default=None, help="nucleus: smallest set with mass p")
-    p.add_argument("--num-samples", type=int, default=1, help="independent samples, one batch")
-    p.add_argument("--seed", type=int, default=None, help="make the sample reproducible")
+    p.add_argument("-n", type=integer(0, 10 ** 6), default=400,
+                   help="tokens to generate (default 400)")
+    p.add_argument("--temperature", type=NON_NEGATIVE, default=1.0, help="0 = greedy (default 1.0)")
+    p.add_argument("--top-k", type=COUNT, default=None, help="sample among the k most likely")
+    p.add_argument("--top-p", type=TOP_P, default=None, help="nucleus: smallest set with mass p")
+    p.add_argument("--num-samples", type=integer(1, 4096), default=1,
+                   help="independent samples, one batch")
+    p.add_argument("--seed", type=SEED, default=None, help="make the sample reproducible")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.set_defaults(run=run)
 

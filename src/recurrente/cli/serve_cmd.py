@@ -14,6 +14,8 @@ import argparse
 import os
 import sys
 
+from recurrente.cli.checks import BEAM, CHARS, integer, number
+
 EXAMPLE = """examples:
   recurrente serve runs/quijote runs/reviews runs/ner          # http://127.0.0.1:8000/
   RECURRENTE_API_KEY=s3cret recurrente serve runs/quijote --host 0.0.0.0 --port 8080
@@ -33,21 +35,24 @@ def add_parser(subparsers) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories to serve")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1"
                                                        ", this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=integer(0, 65535), default=8000, help="port (default 8000)")
     p.add_argument("--api-key", default=None, help=f"require 'Authorization: Bearer KEY' on "
                    f"every /v1 request (default: the {ENV_KEY} environment variable, if set)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     defaults = Limits()
-    for flag, what in (("max-body", "bytes of a request body"),
-                       ("max-chars", "characters of one text"),
-                       ("max-texts", "texts in one classify/tag/translate request"),
-                       ("max-tokens", "tokens one generate request may ask for"),
-                       ("max-beam", "beam size and n-best"),
-                       ("max-seconds", "seconds of model time (waiting included) per request"),
-                       ("max-queue", "requests that may wait for one model before a 503")):
+    for flag, what, kind in (
+            ("max-body", "bytes of a request body", integer(1, 2 ** 30)),
+            ("max-chars", "characters of one text", CHARS),
+            ("max-texts", "texts in one classify/tag/translate request", integer(1, 10 ** 5)),
+            ("max-tokens", "tokens one generate request may ask for", integer(1, 10 ** 6)),
+            ("max-beam", "beam size and n-best", BEAM),
+            ("max-seconds", "seconds of model time (waiting included) per request",
+             number(0, 86400, low_open=True)),
+            ("max-queue", "requests that may wait for one model before a 503",
+             integer(1, 10 ** 5))):
         name = flag.replace("-", "_")
         default = getattr(defaults, name)
-        p.add_argument(f"--{flag}", type=type(default), default=default,
+        p.add_argument(f"--{flag}", type=kind, default=default,
                        help=f"{what} (default {default:g})")
     p.add_argument("--log-level", default="info", help="uvicorn's: warning, info, debug ...")
     p.set_defaults(run=run)
@@ -97,7 +102,8 @@ def run(args) -> int:
     print(f"serving {len(predictors)} model{'s' * (len(predictors) != 1)} on {device} at "
           f"http://{where}:{args.port}/ (API /v1/models, docs /docs"
           f"{', API key required' if key else ''}); Ctrl-C stops")
+    from recurrente.serve.protocol import http_protocol
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                server_header=False)
+                server_header=False, http=http_protocol())  # parser errors as JSON too
     print("server stopped")
     return 0

@@ -3,7 +3,8 @@
 import json
 import sys
 
-from recurrente.cli.common import add_task_command
+from recurrente.cli.checks import BATCH, BEAM, COLUMN, COUNT, LAYERS, RATE, SIZE, TOKENS
+from recurrente.cli.common import add_line_limit, add_task_command
 from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
@@ -16,28 +17,30 @@ EXAMPLE = """examples:
 DATA_FLAGS = {
     "--valid": (str, "validation file (default: sentences held out of DATA)"),
     "--test": (str, "test file (default: sentences held out of DATA)"),
-    "--word-column": (int, "column of the words, from 0; negative counts from the end (default 0)"),
-    "--tag-column": (int, "column of the tags (default -1: the last)"),
+    "--word-column": (COLUMN, "column of the words, from 0; negative counts from the end "
+                              "(default 0)"),
+    "--tag-column": (COLUMN, "column of the tags (default -1: the last)"),
     "--encoding": (str, "text encoding of the files (default utf-8; CoNLL-2002: latin-1)"),
     "--scheme": (str, "the files' tag scheme: IOB1, BIO or BIOES (default BIO)"),
     "--tag-scheme": (str, "the scheme the model predicts in (default: the files')"),
-    "--min-freq": (int, "words seen fewer times in training become <unk> (default 1)"),
-    "--vocab-size": (int, "cap on the word vocabulary (most frequent kept)"),
+    "--min-freq": (COUNT, "words seen fewer times in training become <unk> (default 1)"),
+    "--vocab-size": (COUNT, "cap on the word vocabulary (most frequent kept)"),
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (int, "stacked recurrent layers (default 1)"),
-    "--hidden": (int, "hidden size H per direction (default 128)"),
-    "--embedding": (int, "word embedding size (default 100, or the vectors')"),
+    "--layers": (LAYERS, "stacked recurrent layers (default 1)"),
+    "--hidden": (SIZE, "hidden size H per direction (default 128)"),
+    "--embedding": (SIZE, "word embedding size (default 100, or the vectors')"),
     "--chars": (str, "the words' letters through lstm, cnn or none (default lstm)"),
     "--head": (str, "crf or softmax (default crf)"),
-    "--dropout": (float, "dropout on the word vectors and outputs (default 0.5)"),
-    "--word-dropout": (float, "probability of reading a word seen once as <unk> in training "
-                              "(default 0.5)"),
-    "--batch-size": (int, "sentences per batch (default 16)"),
+    "--dropout": (RATE, "dropout on the word vectors and outputs (default 0.5)"),
+    "--word-dropout": (RATE, "probability of reading a word seen once as <unk> in training "
+                             "(default 0.5)"),
+    "--batch-size": (BATCH, "sentences per batch (default 16)"),
 }
+MAX_TOKENS = 1000  # tokens of one sentence tag predict reads (--max-len)
 SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
             "--lowercase": "lower-case the words (the letters keep their case)"}
 
@@ -72,11 +75,15 @@ def add_predict_arguments(r) -> None:
                    help="a text file, one sentence per line, or - for stdin (default)")
     r.add_argument("--tokenized", action="store_true",
                    help="the sentences are already tokens separated by spaces")
-    r.add_argument("--nbest", type=int, default=1, help="the k best tag sequences (CRF)")
+    r.add_argument("--nbest", type=BEAM, default=1, help="the k best tag sequences (CRF)")
     r.add_argument("--json", action="store_true", help="one JSON object per sentence, with "
                                                        "character offsets and scores")
     r.add_argument("--encoding", default="utf-8", help="encoding of the input (default utf-8)")
-    r.add_argument("--batch-size", type=int, default=64, help="sentences at once (default 64)")
+    r.add_argument("--batch-size", type=BATCH, default=64, help="sentences at once (default 64)")
+    r.add_argument("--max-len", type=TOKENS, default=MAX_TOKENS,
+                   help=f"tokens per sentence: a longer one is refused, with its line number "
+                        f"(default {MAX_TOKENS})")
+    add_line_limit(r)
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
@@ -119,20 +126,27 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from recurrente.cli.classify_cmd import _line_batches
+    from recurrente.cli.common import line_batches
     from recurrente.errors import UserError
     from recurrente.tasks.tag.decode import inline
     from recurrente.tasks.tag.model import SequenceTagger
     from recurrente.train.trainer import resolve_device
-    from recurrente.data.sentences import pretokenized
+    from recurrente.data.sentences import pretokenized, tokenize
     if getattr(args, "nbest", 1) < 1:
         raise UserError(f"expected --nbest >= 1, got {args.nbest}")
     if args.batch_size < 1:
         raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
     model = SequenceTagger.load(args.run_dir, device=resolve_device(args.device))
     nbest, tokenized = getattr(args, "nbest", 1), getattr(args, "tokenized", False)
-    for lines in _line_batches(args.input, args.encoding, args.batch_size):
-        inputs = [pretokenized(line) for line in lines] if tokenized else lines
+    limit, done = getattr(args, "max_len", MAX_TOKENS), 0
+    for lines in line_batches(args.input, args.encoding, args.batch_size,
+                              getattr(args, "max_chars", None)):
+        inputs = [(pretokenized if tokenized else tokenize)(line) for line in lines]
+        for k, tokens in enumerate(inputs, done + 1):
+            if len(tokens) > limit:
+                raise UserError(f"line {k} has {len(tokens):,} tokens, over the limit of "
+                                f"{limit:,} (--max-len)")
+        done += len(lines)
         for line, result in zip(lines, model.predict(inputs, nbest=nbest,
                                                      batch_size=args.batch_size)):
             if args.json:

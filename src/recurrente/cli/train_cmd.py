@@ -2,6 +2,7 @@
 
 import argparse
 
+from recurrente.cli.checks import BATCH, COUNT, LAYERS, NON_NEGATIVE, RATE, SIZE, TOKENS
 from recurrente.cli.common import add_train_arguments
 from recurrente.layers.registry import DEFAULT, choices
 
@@ -18,39 +19,39 @@ EXAMPLE = """examples:
 DATA_FLAGS = {
     "--tokenizer": (str, "char or word (default char)"),
     "--normalize": (str, "none, lowercase or spanish-letters (default none)"),
-    "--vocab-size": (int, "cap on the vocabulary (most frequent kept)"),
-    "--min-freq": (int, "drop symbols seen fewer times (word models)"),
+    "--vocab-size": (COUNT, "cap on the vocabulary (most frequent kept)"),
+    "--min-freq": (COUNT, "drop symbols seen fewer times (word models)"),
     "--encoding": (str, "text encoding of CORPUS (default utf-8)"),
     "--direction": (str, "forward, or backward: read the text from its end (default forward)"),
 }
-SIZE = "default: chosen for the time budget"
+CHOSEN = "default: chosen for the time budget"
 MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}: the fastest measured)"),
-    "--layers": (int, f"stacked recurrent layers ({SIZE})"),
-    "--hidden": (int, f"hidden size H ({SIZE})"),
-    "--embedding": (int, "embedding size (default H)"),
-    "--dropout": (float, "dropout before the head, and on the embeddings and between layers "
-                         "unless given below (default: the recipe's, 0 char, 0.3 word)"),
-    "--dropout-input": (float, "dropout on the embeddings (default: the recipe's)"),
-    "--dropout-hidden": (float, "dropout between layers (default: the recipe's)"),
-    "--dropout-embedding": (float, "drop whole words wherever they occur in a batch (default: "
-                                   "the recipe's, 0 char, 0.05 word)"),
+    "--layers": (LAYERS, f"stacked recurrent layers ({CHOSEN})"),
+    "--hidden": (SIZE, f"hidden size H ({CHOSEN})"),
+    "--embedding": (SIZE, "embedding size (default H)"),
+    "--dropout": (RATE, "dropout before the head, and on the embeddings and between layers "
+                        "unless given below (default: the recipe's, 0 char, 0.3 word)"),
+    "--dropout-input": (RATE, "dropout on the embeddings (default: the recipe's)"),
+    "--dropout-hidden": (RATE, "dropout between layers (default: the recipe's)"),
+    "--dropout-embedding": (RATE, "drop whole words wherever they occur in a batch (default: "
+                                  "the recipe's, 0 char, 0.05 word)"),
     "--dropout-mask": (str, "step (a new mask each step) or sequence (locked: one mask per "
                             "sequence) (default: the recipe's)"),
-    "--weight-dropout": (float, "DropConnect on the recurrent weights W_hh (default: the "
-                                "recipe's)"),
-    "--ar": (float, "activation regularisation weight (default: the recipe's)"),
-    "--tar": (float, "temporal activation regularisation weight (default: the recipe's)"),
+    "--weight-dropout": (RATE, "DropConnect on the recurrent weights W_hh (default: the "
+                               "recipe's)"),
+    "--ar": (NON_NEGATIVE, "activation regularisation weight (default: the recipe's)"),
+    "--tar": (NON_NEGATIVE, "temporal activation regularisation weight (default: the recipe's)"),
     "--scheduled-sampling": (str, "linear, exponential or inverse_sigmoid: read the model's own "
                                   "prediction instead of the true previous token with a "
                                   "probability that grows over training (Bengio et al. 2015)"),
-    "--sampling-k": (float, "the schedule's parameter: linear's floor of ε (default 0), "
-                            "exponential's k^i, inverse_sigmoid's k"),
+    "--sampling-k": (NON_NEGATIVE, "the schedule's parameter: linear's floor of ε (default 0), "
+                                   "exponential's k^i, inverse_sigmoid's k"),
     "--softmax": (str, "full, or adaptive: a cheaper exact softmax for large vocabularies "
                        "(default: the recipe's, full char, adaptive word)"),
-    "--seq-len": (int, f"time steps per window: the BPTT truncation ({SIZE})"),
-    "--batch-size": (int, "windows per batch (default: the recipe's, 32 char, 20 word)"),
+    "--seq-len": (TOKENS, f"time steps per window: the BPTT truncation ({CHOSEN})"),
+    "--batch-size": (BATCH, "windows per batch (default: the recipe's, 32 char, 20 word)"),
     "--truncation": (str, "fixed, variable (AWD-LSTM's window lengths) or random (unbiased "
                           "randomised truncation) (default fixed)"),
     "--partition": (str, "sequential (state carried, truncated BPTT) or random (default sequential)"),

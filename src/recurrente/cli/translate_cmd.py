@@ -4,7 +4,9 @@ import argparse
 import json
 import sys
 
-from recurrente.cli.common import add_train_arguments
+from recurrente.cli.checks import (BATCH, BEAM, COUNT, LAYERS, NON_NEGATIVE, PROBABILITY, RATE,
+                                   SEED, SIZE, TOKENS, TOP_P, number)
+from recurrente.cli.common import add_line_limit, add_train_arguments
 from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
@@ -23,32 +25,36 @@ DATA_FLAGS = {
     "--test": (str, "test pairs, tab-separated (default: held out of DATA)"),
     "--encoding": (str, "text encoding of the files (default utf-8)"),
     "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
-    "--min-freq": (int, "words seen fewer times in training become <unk> (default 1)"),
-    "--vocab-size": (int, "cap on each vocabulary (most frequent kept)"),
-    "--max-len": (int, "leave out pairs with a side longer than this many tokens; also the "
-                       "longest sentence predict accepts (default 50)"),
+    "--min-freq": (COUNT, "words seen fewer times in training become <unk> (default 1)"),
+    "--vocab-size": (COUNT, "cap on each vocabulary (most frequent kept)"),
+    "--max-len": (TOKENS, "leave out pairs with a side longer than this many tokens; also the "
+                          "longest sentence predict accepts (default 50)"),
 }
 MODEL_FLAGS = {
     "--cell": (str, "lstm, gru or rnn (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (int, "stacked layers of the encoder and of the decoder (default 1)"),
-    "--hidden": (int, "decoder size H; a bidirectional encoder has H/2 per direction "
-                      "(default 128)"),
-    "--embedding": (int, "embedding size of both sides (default H)"),
+    "--layers": (LAYERS, "stacked layers of the encoder and of the decoder (default 1)"),
+    "--hidden": (SIZE, "decoder size H; a bidirectional encoder has H/2 per direction "
+                       "(default 128)"),
+    "--embedding": (SIZE, "embedding size of both sides (default H)"),
     "--attention": (str, "none, dot, general (Luong) or additive (Bahdanau) (default general)"),
-    "--dropout": (float, "dropout on embeddings, between layers and before the output "
-                         "(default 0.2)"),
-    "--label-smoothing": (float, "label smoothing of the training loss (default 0.1)"),
-    "--teacher-forcing": (float, "probability of feeding the decoder the gold previous token "
-                                 "in training, per token (default 1: teacher forcing)"),
+    "--dropout": (RATE, "dropout on embeddings, between layers and before the output "
+                        "(default 0.2)"),
+    "--label-smoothing": (RATE, "label smoothing of the training loss (default 0.1)"),
+    "--teacher-forcing": (PROBABILITY, "probability of feeding the decoder the gold previous "
+                                       "token in training, per token (default 1: teacher "
+                                       "forcing)"),
     "--scheduled-sampling": (str, "linear, exponential or inverse_sigmoid: a gold-token "
                                   "probability decaying over training (Bengio et al. 2015)"),
-    "--sampling-k": (float, "the schedule's k: linear's floor (default 0), exponential's base "
-                            "(e.g. 0.999), inverse_sigmoid's steepness in steps (e.g. 200)"),
-    "--sampling-steps": (int, "the step at which linear reaches its floor (default: the end of "
-                              "the run)"),
-    "--batch-size": (int, "pairs per batch (default 32)"),
+    "--sampling-k": (NON_NEGATIVE, "the schedule's k: linear's floor (default 0), exponential's "
+                                   "base (e.g. 0.999), inverse_sigmoid's steepness in steps "
+                                   "(e.g. 200)"),
+    "--sampling-steps": (COUNT, "the step at which linear reaches its floor (default: the end of "
+                                "the run)"),
+    "--batch-size": (BATCH, "pairs per batch (default 32)"),
 }
+LENGTH_PENALTY = number(0, 10)  # α of length^α
+LEN_A, LEN_B = number(0, 100), number(0, 10000)  # output tokens: round(a·|source| + b), capped
 SWITCHES = {"--reverse": "translate from the second column to the first",
             "--lowercase": "lower-case both sides",
             "--unidirectional": "a left-to-right encoder (default: both directions)",
@@ -78,16 +84,18 @@ def add_parser(subparsers) -> None:
 
 
 def _search_arguments(p, beam_default: int) -> None:
-    p.add_argument("--beam", type=int, default=beam_default,
+    p.add_argument("--beam", type=BEAM, default=beam_default,
                    help=f"beam size; 1 is greedy search (default {beam_default})")
-    p.add_argument("--length-penalty", type=float, default=1.0,
+    p.add_argument("--length-penalty", type=LENGTH_PENALTY, default=1.0,
                    help="rank beams by log-probability / length^α (default α = 1)")
-    p.add_argument("--max-len-a", type=float, default=1.5,
-                   help="at most round(a·|source| + b) output tokens (default a = 1.5)")
-    p.add_argument("--max-len-b", type=float, default=10.0, help="(default b = 10)")
-    p.add_argument("--max-len", type=int, default=None,
-                   help="the longest source accepted, in tokens (default: the run's --max-len)")
-    p.add_argument("--batch-size", type=int, default=64, help="sentences at once (default 64)")
+    p.add_argument("--max-len-a", type=LEN_A, default=1.5,
+                   help="at most round(a·|source| + b) output tokens, and never more than "
+                        "2·--max-len + 10 (default a = 1.5)")
+    p.add_argument("--max-len-b", type=LEN_B, default=10.0, help="(default b = 10)")
+    p.add_argument("--max-len", type=TOKENS, default=None,
+                   help="tokens per sentence: a longer source is refused, with its line number "
+                        "(default: the run's --max-len)")
+    p.add_argument("--batch-size", type=BATCH, default=64, help="sentences at once (default 64)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -108,15 +116,17 @@ def add_predict_arguments(r) -> None:
     r.add_argument("input", nargs="?", default="-",
                    help="a text file, one sentence per line (a line source<TAB>... is read up "
                         "to its tab), or - for stdin (default)")
-    r.add_argument("--nbest", type=int, default=1, help="the n best translations (beam search)")
+    r.add_argument("--nbest", type=BEAM, default=1, help="the n best translations (beam search)")
     r.add_argument("--sample", action="store_true", help="draw translations instead of searching")
-    r.add_argument("--temperature", type=float, default=1.0, help="with --sample (default 1)")
-    r.add_argument("--top-k", type=int, default=None, help="with --sample: the k likeliest only")
-    r.add_argument("--top-p", type=float, default=None, help="with --sample: nucleus mass p")
-    r.add_argument("--seed", type=int, default=None, help="with --sample: reproducible draws")
+    r.add_argument("--temperature", type=NON_NEGATIVE, default=1.0,
+                   help="with --sample (default 1)")
+    r.add_argument("--top-k", type=COUNT, default=None, help="with --sample: the k likeliest only")
+    r.add_argument("--top-p", type=TOP_P, default=None, help="with --sample: nucleus mass p")
+    r.add_argument("--seed", type=SEED, default=None, help="with --sample: reproducible draws")
     r.add_argument("--attention", metavar="PNG", help="draw the attention weights of the first "
                                                       "sentence's translation into this PNG")
     r.add_argument("--encoding", default="utf-8", help="encoding of the input (default utf-8)")
+    add_line_limit(r)
     _search_arguments(r, beam_default=1)
 
 
@@ -140,7 +150,7 @@ def _search(args) -> dict:
 
 def run_eval(args) -> int:
     from recurrente.errors import UserError
-    from recurrente.tasks.seq2seq.inference import check_search, pair_loss, score_pairs
+    from recurrente.tasks.seq2seq.inference import check_search, output_cap, pair_loss, score_pairs
     from recurrente.tasks.seq2seq.metrics import require_sacrebleu, sentence_table
     from recurrente.tasks.seq2seq.task import examples_of
     from recurrente.train.run import load_run
@@ -153,10 +163,11 @@ def run_eval(args) -> int:
     split = getattr(args, "split", "test")
     data = examples_of(run, split, args.data, args.encoding, getattr(args, "max_len", None))
     loss, count = pair_loss(run.model, data, batch_size)
-    rows = [{"name": "greedy", **score_pairs(run.model, data, 1, batch_size, **_search(args))}]
+    search = {**_search(args), "cap": output_cap(run.model, getattr(args, "max_len", None))}
+    rows = [{"name": "greedy", **score_pairs(run.model, data, 1, batch_size, **search)}]
     if beam > 1:
         rows.append({"name": f"beam {beam}",
-                     **score_pairs(run.model, data, beam, batch_size, **_search(args))})
+                     **score_pairs(run.model, data, beam, batch_size, **search)})
     if getattr(args, "output", None):
         from recurrente.io import atomic_write_text
         atomic_write_text(args.output, "".join(h + "\n" for h in rows[-1]["hypotheses"]))
@@ -172,7 +183,7 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from recurrente.cli.classify_cmd import _line_batches
+    from recurrente.cli.common import line_batches
     from recurrente.errors import UserError
     from recurrente.tasks.seq2seq.inference import check_search
     from recurrente.tasks.seq2seq.model import Seq2Seq
@@ -187,7 +198,8 @@ def run_predict(args) -> int:
         raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
     model = Seq2Seq.load(args.run_dir, device=resolve_device(args.device))
     picture, done = getattr(args, "attention", None), 0
-    for lines in _line_batches(args.input, args.encoding, args.batch_size):
+    for lines in line_batches(args.input, args.encoding, args.batch_size,
+                              getattr(args, "max_chars", None)):
         sources = [line.split("\t")[0] for line in lines]
         try:
             results = model.translate(sources, beam=beam, nbest=nbest, batch_size=args.batch_size,
@@ -227,11 +239,13 @@ def _print(source: str, result, nbest: int, as_json: bool) -> None:
 def _draw(model, sentence: str, path: str, max_len, beam: int, options: dict) -> None:
     """The attention of the first sentence's output (searched again, as it was: greedy or beam;
     a sampled output is drawn as its greedy one)."""
-    from recurrente.tasks.seq2seq.inference import decode_ids, encode_sources, plot_attention
+    from recurrente.tasks.seq2seq.inference import (decode_ids, encode_sources, output_cap,
+                                                    plot_attention)
     ids = encode_sources(model, [sentence], max_len)[0]
     if ids is None:
         return
     tokens = decode_ids(model, [ids], beam=beam, length_penalty=options["length_penalty"],
-                        max_len_a=options["max_len_a"], max_len_b=options["max_len_b"])[0][0][0]
+                        max_len_a=options["max_len_a"], max_len_b=options["max_len_b"],
+                        cap=output_cap(model, max_len))[0][0][0]
     plot_attention(model, sentence, tokens, path, max_len)
     print(f"wrote the attention of line 1 to {path}", file=sys.stderr)

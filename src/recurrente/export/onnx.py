@@ -73,6 +73,11 @@ def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
     """Export the run in ``run_dir`` into folder ``out``; returns the manifest."""
     from recurrente.export.task_graphs import GRAPHS
     from recurrente.train.run import load_run
+    from recurrente.export import OPSETS
+    if isinstance(opset, bool) or not isinstance(opset, int) or \
+            not OPSETS[0] <= opset <= OPSETS[1]:
+        raise UserError(f"expected --opset an integer from {OPSETS[0]} to {OPSETS[1]}, got "
+                        f"{opset!r}")
     ort = _onnxruntime()
     run = load_run(run_dir, device="cpu", implementation="native")
     if run.spec.name not in GRAPHS:

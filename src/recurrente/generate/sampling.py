@@ -4,6 +4,7 @@ Each function takes logits ``(..., V)`` and returns new logits of the same shape
 become ``-inf``. They compose: ``top_p(top_k(temperature(z, 0.8), 40), 0.95)``.
 """
 
+import math
 from typing import Optional
 
 import torch
@@ -14,11 +15,11 @@ from recurrente.errors import UserError
 
 def check_sampling_options(temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
     """One clear sentence for each option out of range."""
-    if temperature < 0:
-        raise UserError(f"expected a temperature >= 0 (0 means greedy), got {temperature}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise UserError(f"expected a finite temperature >= 0 (0 means greedy), got {temperature}")
     if top_k is not None and top_k < 1:
         raise UserError(f"expected top-k >= 1, got {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
+    if top_p is not None and not 0.0 < top_p <= 1.0:  # NaN fails too
         raise UserError(f"expected top-p in (0, 1], got {top_p}")
 
 

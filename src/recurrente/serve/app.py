@@ -14,8 +14,10 @@ Routes::
 
 With an API key every ``/v1`` request needs ``Authorization: Bearer KEY``; ``/``, ``/health``,
 ``/docs`` and ``/openapi.json`` hold no model, name or data and stay open (the page asks for the
-key and sends it with its own requests). Errors are ``{"error": "one sentence"}`` with the
-statuses of :mod:`recurrente.serve.limits`. Model work runs in worker threads, one call at a time
+key and sends it with its own requests). ``HEAD`` is answered wherever ``GET`` is (monitors
+probe ``/health`` with it). Errors are ``{"error": "one sentence"}`` with the statuses of
+:mod:`recurrente.serve.limits`; text that is not Unicode (a lone surrogate) is refused at the
+request, the same way for every endpoint. Model work runs in worker threads, one call at a time
 per model (:class:`~recurrente.serve.limits.Gate`), so the event loop, and with it
 ``/health``, is never blocked by a model.
 """
@@ -109,7 +111,8 @@ def create_app(predictors: List[Predictor], limits: Optional[Limits] = None,
     _add_routes(app, models, gates, limits)
     wrapped = BodyLimit(app, limits.max_body)
     wrapped = KeyCheck(wrapped, api_key) if api_key else wrapped
-    return HostCheck(wrapped, allowed_hosts) if allowed_hosts else wrapped
+    wrapped = HostCheck(wrapped, allowed_hosts) if allowed_hosts else wrapped
+    return HeadAsGet(wrapped)
 
 
 def _add_routes(app: FastAPI, models: dict, gates: dict, limits: Limits) -> None:
@@ -252,8 +255,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, e: StarletteHTTPException):
-        messages = {404: f"no route {request.method} {request.url.path[:80]}; see GET /docs",
-                    405: f"{request.method} is not allowed on {request.url.path[:80]}"}
+        method = "HEAD" if request.scope.get(HEAD_KEY) else request.method
+        messages = {404: f"no route {method} {request.url.path[:80]}; see GET /docs",
+                    405: f"{method} is not allowed on {request.url.path[:80]}"}
         return _error(e.status_code, messages.get(e.status_code, str(e.detail)),
                       getattr(e, "headers", None))
 
@@ -283,6 +287,30 @@ def _validation_sentence(errors) -> tuple:
     shown = json.dumps(got)[:40] if isinstance(got, (str, int, float, bool, type(None))) \
         else type(got).__name__
     return 422, f'field "{field}": {first.get("msg", "invalid").lower()}, got {shown}'
+
+
+HEAD_KEY = "recurrente.head"  # in the scope of a HEAD request answered as a GET
+
+
+class HeadAsGet:
+    """ASGI middleware: a ``HEAD`` request is answered as its ``GET`` would be (status and
+    headers, ``Content-Length`` included), without the body; a route without ``GET`` answers
+    ``HEAD`` with its 405."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, headers_only)
 
 
 class HostCheck:

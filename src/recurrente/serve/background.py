@@ -12,6 +12,8 @@ def serving(app, host: str = "127.0.0.1", log_level: str = "warning", start_time
     """``with serving(app) as url:`` the app answers at ``url`` (``http://127.0.0.1:PORT``)
     until the block ends; the port is chosen by the system, so runs never collide."""
     import uvicorn
+
+    from recurrente.serve.protocol import http_protocol
     # proto given explicitly: asyncio sets TCP_NODELAY only on sockets whose proto is TCP, and
     # without it every response on a kept-alive connection waits 40 ms for a delayed ACK
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -19,7 +21,7 @@ def serving(app, host: str = "127.0.0.1", log_level: str = "warning", start_time
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on",
-                                           server_header=False))
+                                           server_header=False, http=http_protocol()))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"uvicorn-{port}")
     thread.start()

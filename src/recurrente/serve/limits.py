@@ -5,13 +5,15 @@ over one gets a 4xx status and one JSON sentence, ``{"error": "..."}``, that nam
 the flag that moves it. The statuses:
 
 ====  ===========================================================================================
-400   malformed JSON, a body that is not a JSON object, or (on loopback) a foreign ``Host``
+400   malformed JSON, a body that is not a JSON object, (on loopback) a foreign ``Host``, or a
+      request the HTTP parser cannot read, e.g. a bad ``Content-Length`` (``serve/protocol.py``)
 401   ``--api-key`` is set and the request has no ``Authorization: Bearer KEY`` (or a wrong key)
 404   no such model (names come only from the runs loaded), route, or task for that model
-405   a method the route does not take
+405   a method the route does not take (``HEAD`` is answered wherever ``GET`` is)
 408   the model worked on the request for longer than ``--max-seconds``
 413   a body over ``--max-body`` bytes
-422   a field missing, of the wrong type or out of range (lengths, beam, temperature, texts)
+422   a field missing, of the wrong type or out of range (lengths, beam, temperature, texts), or
+      a text that is not Unicode (a lone surrogate)
 500   a bug: the sentence names the exception, the server log has the traceback
 503   the server is busy: ``--max-queue`` requests already wait for the model, or this one
       waited for it past ``--max-seconds`` (with ``Retry-After``)
@@ -21,6 +23,7 @@ the flag that moves it. The statuses:
 import asyncio
 import hmac
 import json
+import math
 from dataclasses import dataclass, fields
 from typing import Callable
 
@@ -40,9 +43,10 @@ class Limits:
 
     def __post_init__(self):
         for f in fields(self):
-            if getattr(self, f.name) <= 0:
-                raise UserError(f"expected --{f.name.replace('_', '-')} > 0, got "
-                                f"{getattr(self, f.name)}")
+            value = getattr(self, f.name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise UserError(f"expected --{f.name.replace('_', '-')} a finite number > 0, "
+                                f"got {value}")
 
     def flags(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -123,9 +127,18 @@ def check_texts(body: dict, limits: Limits) -> list:
 
 
 def check_chars(text: str, limits: Limits, what: str = "a text") -> str:
+    """``text`` within ``--max-chars``, and Unicode text: JSON can carry a lone surrogate
+    (``"\\ud800"``) that no answer could be encoded with, so it is refused here, at the request,
+    for every endpoint alike."""
     if len(text) > limits.max_chars:
         raise RequestError(422, f"{what} has {len(text):,} characters, over the limit of "
                                 f"{limits.max_chars:,} (--max-chars)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise RequestError(422, f"{what} holds {text[e.start]!r} at character {e.start + 1}, a "
+                                f"lone surrogate that is not Unicode text; send valid UTF-8 "
+                                f"(surrogate pairs are fine)") from None
     return text
 
 

@@ -11,6 +11,9 @@
     last/              the resume point
     metrics.jsonl      the log
 
+Nothing is written before the options are known to be valid and the model is built: the run
+directory is created when training starts, so a refused run leaves the disk as it was.
+
 Starting: ``--out`` must not hold a run. Resuming: the options must be the run's own, except
 those in :data:`~recurrente.train.trainer.CHANGEABLE_ON_RESUME` (budgets, learning rate, ...),
 whose new values are recorded; the data must have the same digests. A run killed before its
@@ -118,6 +121,7 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     """Train (or resume) ``spec``'s model with ``opts`` into run directory ``out``; return a
     summary dict (steps, stop reason, throughput, the best validation metrics, ...)."""
     out = Path(out)
+    opts.train.validate()  # a refusal before any data is read or anything written
     world = distributed.join(opts.train.device)  # torchrun's processes, or this one alone
     if not world.is_main:  # rank 0 logs, shows progress and writes the run directory
         log, progress = (lambda *args, **kwargs: None), False
@@ -143,17 +147,14 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
         torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
         model = spec.build(opts, data)
         world.seed(opts.train.seed)  # ranks > 0: their own random stream (dropout)
-    monitor = opts.train.monitor
-    if monitor not in spec.metrics:
-        raise UserError(f"expected --monitor {' or '.join(spec.metrics)} for a {spec.title}, "
-                        f"got {monitor!r}")
-    out.mkdir(parents=True, exist_ok=True)
+    monitor = _check_monitor(spec, opts.train.monitor)
     trainer = Trainer(model, world.shard(data.batches), opts.train, data.evaluate,
                       callbacks=world.callbacks([
                           ProgressBar(progress),
                           MetricsLog(out / "metrics.jsonl", opts.train.log_every),
                           Checkpointer(out, every=opts.train.eval_every)]),
                       monitor=monitor, mode=spec.metrics[monitor], world=world)
+    out.mkdir(parents=True, exist_ok=True)  # the options held: training starts
     if start == "resume":
         trainer.load_state_dict(checkpoint.load_last(out, trainer.task))
         if world.is_main:
@@ -180,6 +181,13 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     result = world.fit(trainer)  # trainer.fit(), and a lost process said in one sentence
     world.close()
     return _summary(spec, trainer, result, data, out, time.perf_counter() - started)
+
+
+def _check_monitor(spec: TaskSpec, monitor: str) -> str:
+    if monitor not in spec.metrics:
+        raise UserError(f"expected --monitor {' or '.join(spec.metrics)} for a {spec.title}, "
+                        f"got {monitor!r}")
+    return monitor
 
 
 def _how_to_start(out: Path, resume: bool, log) -> str:

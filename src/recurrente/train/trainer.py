@@ -36,8 +36,8 @@ from recurrente.layers.state import LSTMState, detach_state
 from recurrente.train.averaging import WeightAverage, check_average
 from recurrente.train.distributed import Local
 from recurrente.train.precision import Precision, check_precision
-from recurrente.train.optim import (SCHEDULES, Plateau, cosine_factor, make_optimizer,
-                                    wsd_factor)
+from recurrente.train.optim import (OPTIMIZERS, SCHEDULES, Plateau, cosine_factor,
+                                    make_optimizer, wsd_factor)
 
 
 @dataclass
@@ -62,22 +62,33 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; recurrente.train.precision)
 
     def validate(self) -> None:
+        """One sentence for the first option out of range (NaN and infinities included), so
+        that a refused run is refused before anything is read, built or written."""
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"unknown optimizer {self.optimizer!r}; expected one of "
+                            f"{', '.join(OPTIMIZERS)}")
         check_average(self.average)
         check_precision(self.precision)
         if self.schedule not in SCHEDULES:
             raise UserError(f"unknown schedule {self.schedule!r}; expected {', '.join(SCHEDULES)}")
-        if self.lr <= 0:
-            raise UserError(f"expected a learning rate > 0, got {self.lr}")
         if not (self.epochs or self.max_steps or self.time_budget):
             raise UserError("expected at least one of --epochs, --max-steps or --time-budget")
-        for name in ("epochs", "max_steps", "time_budget", "eval_every", "log_every", "patience"):
+        for name in ("lr", "epochs", "max_steps", "time_budget", "eval_every", "log_every",
+                     "patience"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise UserError(f"expected --{name.replace('_', '-')} > 0, got {value}")
+            if value is not None and not (_finite(value) and value > 0):
+                raise UserError(f"expected --{name.replace('_', '-')} a finite number > 0, got "
+                                f"{value}")
         for name in ("clip", "weight_decay", "momentum", "warmup"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise UserError(f"expected --{name.replace('_', '-')} >= 0, got {value}")
+            if value is not None and not (_finite(value) and value >= 0):
+                raise UserError(f"expected --{name.replace('_', '-')} a finite number >= 0, got "
+                                f"{value}")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
 
 
 # Training options that ``--resume`` lets a user change (and records); every other option of a
@@ -107,7 +118,15 @@ def resolve_device(name) -> torch.device:
         raise UserError("--device cuda was asked for, but torch sees no CUDA device here")
     if name not in ("cpu",) and not name.startswith("cuda"):
         raise UserError(f"expected --device auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:  # "cudax", "cuda:-1"
+        raise UserError(f"expected --device auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda" and device.index is not None and \
+            device.index >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA "
+                        f"device(s), numbered from 0")
+    return device
 
 
 @dataclass

@@ -4,9 +4,12 @@ Sentences are encoded with the run's source vocabulary (a character the training
 never had is an error in character mode, where ``<unk>`` would silently lose a letter; a
 sentence over the run's ``--max-len`` is an error too), sorted by length into batches (for
 speed: every row is decoded on its own, so the order changes nothing), decoded, put back in
-their order and detokenised (:func:`recurrente.data.parallel.detokenize`).
+their order and detokenised (:func:`recurrente.data.parallel.detokenize`). A translation has at
+most ``round(a · |source| + b)`` tokens, and never more than :func:`output_cap` (twice the
+longest source accepted, plus 10), whatever ``a`` and ``b`` say.
 """
 
+import math
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -19,6 +22,7 @@ from recurrente.errors import UserError
 from recurrente.tasks.seq2seq.search import max_lengths
 
 DEFAULT_LEN_A, DEFAULT_LEN_B = 1.5, 10.0  # at most round(a · |source| + b) output tokens
+DEFAULT_MAX_LEN = 50  # a model without a run's --max-len (built in code): its source limit
 
 
 def _device(model) -> torch.device:
@@ -31,6 +35,8 @@ def encode_sources(model, sentences: Sequence[str], max_len: Optional[int] = Non
     if not model.vocabs:
         raise UserError("this model has no vocabularies; load it with Seq2Seq.load(RUN)")
     source = model.vocabs["source"]
+    if max_len is not None and not max_len >= 1:
+        raise UserError(f"expected --max-len >= 1 tokens per sentence, got {max_len}")
     limit = max_len or getattr(model, "max_len", None) or 10 ** 9
     out = []
     for number, sentence in enumerate(sentences, 1):
@@ -51,10 +57,19 @@ def encode_sources(model, sentences: Sequence[str], max_len: Optional[int] = Non
     return out
 
 
+def output_cap(model, max_len: Optional[int] = None) -> int:
+    """The most tokens a translation may have: ``2 · L + 10`` for the longest source accepted
+    ``L`` (``max_len``, or the run's ``--max-len``)."""
+    return 2 * (max_len or getattr(model, "max_len", None) or DEFAULT_MAX_LEN) + 10
+
+
 def decode_ids(model, sources: Sequence[np.ndarray], batch_size: int = 64,
                max_len_a: float = DEFAULT_LEN_A, max_len_b: float = DEFAULT_LEN_B,
-               seed: Optional[int] = None, **search) -> List[List[tuple]]:
+               seed: Optional[int] = None, cap: Optional[int] = None,
+               **search) -> List[List[tuple]]:
     """``model.generate`` over id arrays in batches of similar length; results in input order.
+    A translation has at most ``round(a · |source| + b)`` tokens and at most ``cap`` (default
+    :func:`output_cap`).
 
     ``search``: ``beam``, ``nbest``, ``length_penalty``, ``sample``, ``temperature``,
     ``top_k``, ``top_p``. Sampling with a ``seed`` is reproducible for the same inputs and
@@ -66,10 +81,11 @@ def decode_ids(model, sources: Sequence[np.ndarray], batch_size: int = 64,
     generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
     order = np.argsort([len(s) for s in sources], kind="stable")
     results: List[Optional[list]] = [None] * len(sources)
+    cap = cap or output_cap(model)
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         src, lengths = pad([sources[i] for i in chunk], model._config["pad_id"])  # (S, B)
-        limits = max_lengths(lengths, max_len_a, max_len_b)
+        limits = max_lengths(lengths, max_len_a, max_len_b, cap)
         found = model.generate(src.to(device), lengths.to(device), limits,
                                generator=generator, **search)
         for i, hyps in zip(chunk, found):
@@ -97,7 +113,7 @@ def translate_texts(model, sentences: Sequence[str], beam: int = 1, nbest: int =
     ids = encode_sources(model, sentences, max_len)
     present = [i for i, x in enumerate(ids) if x is not None]
     found = decode_ids(model, [ids[i] for i in present], batch_size, beam=beam, nbest=nbest,
-                       **options) if present else []
+                       cap=output_cap(model, max_len), **options) if present else []
     out = [[("", None)] for _ in sentences]
     for i, hyps in zip(present, found):
         out[i] = [(target_text(model, tokens), score) for tokens, score in hyps]
@@ -119,8 +135,11 @@ def check_search(beam: int, nbest: int, options: dict) -> None:
             raise UserError("expected either --sample or --beam above 1, got both")
         check_sampling_options(options.get("temperature", 1.0), options.get("top_k"),
                                options.get("top_p"))
-    if options.get("length_penalty", 1.0) < 0:
-        raise UserError(f"expected --length-penalty >= 0, got {options['length_penalty']}")
+    for flag, name in (("--length-penalty", "length_penalty"), ("--max-len-a", "max_len_a"),
+                       ("--max-len-b", "max_len_b")):
+        value = options.get(name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UserError(f"expected {flag} a finite number >= 0, got {value}")
 
 
 # ----------------------------------------------------------------------------- scoring
