@@ -5,12 +5,11 @@ contenders so that a noisy neighbour slows both alike.
 """
 
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import torch
+from recurrente import machine as recurrente_machine
 
 RESULTS = Path(__file__).parent / "results"
 # A language model's training before the recipes of issue 11 (AdamW at 3e-3, cosine, clipping at
@@ -30,13 +29,14 @@ def interleaved(contenders: dict, repeats: int) -> dict:
 
 
 def machine() -> dict:
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpu": platform.processor() or platform.machine(),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    """Where a figure was measured: CPU model and ISA flags, cores, torch, threads, GPU."""
+    return recurrente_machine.describe()
 
 
 def write_json(name: str, data: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
+    info = machine()
+    path.write_text(json.dumps({"machine": info, **data}, indent=2) + "\n")
+    print(f"measured on {recurrente_machine.describe_line(info)}; wrote {path}")
     return path

@@ -7,10 +7,14 @@ output would; the loss gradient reaches every step of the output). Measured:
 - ``torch.nn``:  ``torch.nn.RNN/LSTM/GRU`` itself, the baseline of every ratio;
 - ``native``, ``scratch``, ``fused``: ``recurrente.X(..., implementation=...)``, weights
   loaded from the torch.nn module's ``state_dict``;
+- ``auto``: the default, which measures the candidates on this machine the first time a case
+  runs (:mod:`recurrente.layers.autotune`; here with a private, empty cache, so it measures
+  during its warm-up); ``auto / best`` says how close its pick comes to the faster of
+  ``native`` and ``fused`` (the goal: >= 0.95);
 - ``course`` (LSTM only): the straightforward LSTM of a course, written below: separate weight
   matrices per gate, eight matmuls per step, autograd does BPTT.
 
-Each contender gets a warm-up iteration (whose output is checked against torch.nn's), then
+Each contender gets warm-up iterations (whose output is checked against torch.nn's), then
 repeats are interleaved (round r times every contender once) so that a noisy, shared machine
 slows all contenders alike; the median is reported. ``scratch`` and ``course`` are slow and get
 fewer repeats. Prints a table and writes ``benchmarks/results/layers.json``.
@@ -24,8 +28,9 @@ Usage::
 
 import argparse
 import json
-import platform
+import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,11 +38,14 @@ import torch
 from torch import nn
 
 import recurrente
+from benchmarks.common import interleaved
+from recurrente import machine
+from recurrente.layers import autotune, step_gemm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "layers.json"
 TORCH_NN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 OURS = {"rnn": recurrente.RNN, "lstm": recurrente.LSTM, "gru": recurrente.GRU}
-IMPLEMENTATIONS = ("native", "scratch", "fused")
+IMPLEMENTATIONS = ("native", "scratch", "fused", "auto")
 SLOW = ("scratch", "course")  # fewer repeats
 
 
@@ -149,7 +157,13 @@ def measure(cell: str, H: int, T: int, B: int, layers: int, repeats: int, slow_r
 
 
 GEMMS = {"aten::mm", "aten::addmm", "aten::addmm_", "mkl::_mkl_linear",
-         "mkl::_mkl_reorder_linear_weight"}
+         "mkl::_mkl_reorder_linear_weight", "mkldnn::_linear_pointwise",
+         "mkldnn::_reorder_linear_weight"}
+
+
+def gemm_backend() -> str:
+    """What the fused layers' per-step GEMM packs with here (recurrente.layers.step_gemm)."""
+    return step_gemm.packing_backend(torch.zeros(1))
 GLUE = ("FusedRNN", "FusedLSTM", "FusedGRU", "autograd::engine::evaluate_function")
 
 
@@ -175,6 +189,22 @@ def profile_fused(cell: str, H: int, T: int, B: int, layers: int) -> dict:
     return out
 
 
+def gemm_backends(H: int, B: int, gates: int = 4, repeats: int = 200) -> dict:
+    """Microseconds of one per-step GEMM ``(B, H) @ (H, G*H)`` with each packing backend
+    (recurrente.layers.step_gemm), its weight packed once, medians of interleaved rounds."""
+    h, w = torch.randn(B, H), torch.randn(gates * H, H)
+    runs = {}
+    for backend in step_gemm.BACKENDS:
+        if backend != "addmm" and not step_gemm._works(backend, torch.float32):
+            continue
+        step_gemm.REQUESTED = backend
+        weight = step_gemm.StepWeight(w, B, step_gemm.PACK_MIN_STEPS)
+        runs[backend] = lambda weight=weight: [weight.product(h) for _ in range(10)]
+    step_gemm.REQUESTED = ""
+    times = interleaved(runs, repeats // 10)
+    return {name: seconds / 10 * 1e6 for name, seconds in times.items()}
+
+
 def summarise(cell, H, T, B, times):
     """Rows for the table and the JSON file."""
     base = statistics.median(times["torch.nn"])
@@ -185,6 +215,9 @@ def summarise(cell, H, T, B, times):
                      "tokens_per_s": T * B / median, "ratio_vs_torch_nn": base / median,
                      "median_s": median, "times_s": ts})
     by_name = {row["implementation"]: row for row in rows}
+    if {"auto", "native", "fused"} <= set(by_name):
+        best = min(by_name["native"]["median_s"], by_name["fused"]["median_s"])
+        by_name["auto"]["ratio_vs_best"] = best / by_name["auto"]["median_s"]
     if "fused" in by_name and "scratch" in by_name:
         by_name["fused"]["ratio_vs_scratch"] = (by_name["scratch"]["median_s"]
                                                 / by_name["fused"]["median_s"])
@@ -195,6 +228,8 @@ def print_rows(rows) -> None:
     for row in rows:
         extra = (f"   ({row['ratio_vs_scratch']:.1f}x scratch)"
                  if "ratio_vs_scratch" in row else "")
+        if "ratio_vs_best" in row:
+            extra = f"   ({row['ratio_vs_best']:.2f}x the faster of native and fused)"
         print(f"{row['cell']:<5} {row['hidden']:>5}  {row['implementation']:<9} "
               f"{row['tokens_per_s']:>10.0f}  {row['ratio_vs_torch_nn']:>6.2f}x"
               f"  n={len(row['times_s'])}{extra}", flush=True)
@@ -217,10 +252,15 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one fused iteration per cell and size: the share "
                              "of GEMMs, pointwise ops, copies and Python glue")
+    parser.add_argument("--gemm", action="store_true",
+                        help="also time the per-step GEMM alone in each packing backend")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    os.environ[autotune.ENV] = "1"  # auto measures, as it does for a user ...
+    os.environ[autotune.CACHE_ENV] = tempfile.mkdtemp(prefix="bench-autotune-")  # ... afresh
+    print(f"machine: {machine.describe_line()}; per-step GEMM: {gemm_backend()}")
     hidden = [int(h) for h in args.hidden.split(",")]
     T, B = args.steps, args.batch
     if args.quick:
@@ -228,8 +268,14 @@ def main(argv=None) -> None:
     print(f"forward+backward, T={T} B={B} layers={args.layers} float32, "
           f"threads={torch.get_num_threads()}, torch {torch.__version__}")
     print(f"{'cell':<5} {'H':>5}  {'impl':<9} {'tokens/s':>10}  {'vs nn':>7}")
-    rows = []
+    rows, gemms = [], {}
     for H in hidden:
+        if args.gemm:
+            gemms[H] = gemm_backends(H, B)
+            base = gemms[H]["addmm"]
+            print(f"per-step GEMM ({B}, {H}) @ ({H}, {4 * H}): " + ", ".join(
+                f"{name} {us:.0f} us ({base / us:.2f}x addmm)" for name, us in gemms[H].items()),
+                flush=True)
         for cell in args.cells.split(","):
             times = measure(cell, H, T, B, args.layers, args.repeats,
                             min(args.slow_repeats, args.repeats),
@@ -242,12 +288,12 @@ def main(argv=None) -> None:
                     by_name["fused"]["profile"] = profile_fused(cell, H, T, B, args.layers)
             rows.extend(new)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    info = machine.describe()
     meta = {"T": T, "B": B, "layers": args.layers, "dtype": "float32",
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "machine": platform.machine(), "processor": platform.processor(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    print(f"wrote {args.out}")
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "gemm_backend": gemm_backend()}
+    args.out.write_text(json.dumps({"machine": info, "meta": meta, "rows": rows,
+                                    "per_step_gemm_us": gemms}, indent=1))
+    print(f"measured on {machine.describe_line(info)}; wrote {args.out}")
 
 
 if __name__ == "__main__":

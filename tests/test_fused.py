@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import recurrente
-from recurrente.layers import fused, fused_ops, scratch
+from recurrente.layers import fused, fused_ops, scratch, step_gemm
 
 T, B, D, H = 6, 3, 4, 5
 # name -> (cell, gates, runner options)
@@ -84,35 +84,46 @@ def test_runner_spanning_several_chunks(name, monkeypatch):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
 
 
-def _force_packing(monkeypatch):
-    """Use the MKL packed GEMM for any weight and length (where the platform has it)."""
-    monkeypatch.setattr(fused_ops, "MKL_MIN_STEPS", 1)
-    monkeypatch.setattr(fused_ops, "MKL_MIN_NUMEL", 0)
-    monkeypatch.setattr(fused_ops, "USE_MKL_PACKING", True)
-    return fused_ops.use_mkl_packing(torch.zeros(1))
+def _force_packing(monkeypatch, backend):
+    """Pack every weight of any length with ``backend`` (False where the platform lacks it)."""
+    monkeypatch.setattr(step_gemm, "PACK_MIN_STEPS", 1)
+    monkeypatch.setattr(step_gemm, "PACK_MIN_NUMEL", 0)
+    monkeypatch.setattr(step_gemm, "REQUESTED", backend)
+    return step_gemm.packing_backend(torch.zeros(1)) == backend
 
 
+@pytest.mark.parametrize("backend", ["onednn", "mkl"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("name", list(CELLS))
-def test_runner_float32_packed_gemm(name, bias, monkeypatch):
-    """float32 on CPU takes the packed-GEMM path; it must agree with autograd through scratch."""
-    if not _force_packing(monkeypatch):
-        pytest.skip("MKL packed GEMM not available")
+def test_runner_float32_packed_gemm(name, bias, backend, monkeypatch):
+    """float32 on CPU takes a packed-GEMM path; it must agree with autograd through scratch."""
+    if not _force_packing(monkeypatch, backend):
+        pytest.skip(f"{backend} packed GEMM not available")
     packs = []
-    original = fused_ops.StepWeight.__init__
+    original = step_gemm.StepWeight.__init__
 
     def spy(self, *args):
         original(self, *args)
-        packs.append(self.packed is not None)
+        packs.append(self.backend)
 
-    monkeypatch.setattr(fused_ops.StepWeight, "__init__", spy)
+    monkeypatch.setattr(step_gemm.StepWeight, "__init__", spy)
     x, state0, weights = make_inputs(name, bias, dtype=torch.float32, steps=11)
     h1, c1, g1 = run_and_grad(scratch.RUNNERS, name, x, state0, weights)
     h2, c2, g2 = run_and_grad(fused.RUNNERS, name, x, state0, weights)
-    assert packs and all(packs)
+    assert packs and set(packs) == {backend}
     for a, b in zip([h2] + ([c2] if c2 is not None else []) + list(g2),
                     [h1] + ([c1] if c1 is not None else []) + list(g1)):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_packing_backend_falls_back(monkeypatch):
+    """float64 and an unknown request never pack; a request the platform lacks falls to addmm."""
+    assert step_gemm.packing_backend(torch.zeros(2, dtype=torch.float64)) == "addmm"
+    monkeypatch.setattr(step_gemm, "REQUESTED", "addmm")
+    assert step_gemm.packing_backend(torch.zeros(2)) == "addmm"
+    monkeypatch.setattr(step_gemm, "_works", lambda backend, dtype: False)
+    monkeypatch.setattr(step_gemm, "REQUESTED", "onednn")
+    assert step_gemm.packing_backend(torch.zeros(2)) == "addmm"
 
 
 @pytest.mark.parametrize("which", ["x", "state", "weights", "w_hh"])
@@ -267,10 +278,11 @@ def test_layer_matches_torch_nn(cell, case, dtype):
         torch.testing.assert_close(a, b, atol=tol, rtol=tol)
 
 
+@pytest.mark.parametrize("backend", ["onednn", "mkl"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_layer_float32_packed_gemm_matches_torch_nn(cell, monkeypatch):
-    if not _force_packing(monkeypatch):
-        pytest.skip("MKL packed GEMM not available")
+def test_layer_float32_packed_gemm_matches_torch_nn(cell, backend, monkeypatch):
+    if not _force_packing(monkeypatch, backend):
+        pytest.skip(f"{backend} packed GEMM not available")
     test_layer_matches_torch_nn(cell, "3layers_bidir_lengths_state", torch.float32)
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from recurrente.layers import registry
+from recurrente.layers import autotune, registry
 from recurrente.layers.dropout import drop_connect
 from recurrente.layers.init import default_init, orthogonal_recurrent_
 from recurrente.layers.native import make_template, native_forward, native_layerwise
@@ -63,9 +63,9 @@ class RecurrentLayer(nn.Module):
                  implementation: str = registry.DEFAULT, recurrent_init: str = "default",
                  weight_dropout: float = 0.0, device=None, dtype=None):
         super().__init__()
-        if implementation not in registry.choices():
+        if implementation not in registry.choices(self.cell):
             raise ValueError(f"unknown implementation {implementation!r}; expected one of "
-                             f"{', '.join(registry.choices())}")
+                             f"{', '.join(registry.choices(self.cell))}")
         if recurrent_init not in ("default", "orthogonal"):
             raise ValueError(f"expected recurrent_init 'default' or 'orthogonal', "
                              f"got {recurrent_init!r}")
@@ -150,7 +150,9 @@ class RecurrentLayer(nn.Module):
             raise ValueError("expected no lengths for an unbatched (T, D) input")
         lengths = check_lengths(lengths, B, T)
         state = self._initial_state(state, B, x, batched)
-        implementation = self.implementation_for(x.device)
+        training = torch.is_grad_enabled() and (x.requires_grad or next(
+            self.parameters()).requires_grad)
+        implementation = self.implementation_for(x.device, batch=B, steps=T, training=training)
         params = self.forward_parameters() if parameters is None else parameters
         if implementation == registry.NATIVE:
             y, final = self._native(x, state, lengths, params, between)
@@ -182,10 +184,40 @@ class RecurrentLayer(nn.Module):
             y, final = native_forward(self, self._template, x, state, lengths, params)
         return y, LSTMState(*final) if self.cell == "lstm" else final
 
-    def implementation_for(self, device) -> str:
-        """The implementation that runs on ``device`` (``auto`` resolved; see the registry)."""
-        return registry.resolve(self.implementation, self.cell, self.hidden_size,
-                                torch.device(device).type, getattr(self, "reset_after", True))
+    def implementation_for(self, device, batch: Optional[int] = None,
+                           steps: Optional[int] = None, training: Optional[bool] = None) -> str:
+        """The implementation that runs on ``device``: ``auto`` resolved by measuring on this
+        machine the first time a case runs (:mod:`recurrente.layers.autotune`), or by the
+        registry's table when measuring is off. Without ``batch`` nothing is measured: a case
+        not decided yet is answered from the table."""
+        if self.implementation != registry.AUTO:
+            return self.implementation
+        device = torch.device(device)
+        training = self.training if training is None else training
+        known = self.__dict__.setdefault("_auto_choices", {})  # per call, only a dict lookup
+        key = (device.type, training, autotune.call_dtype(self, device), torch.get_num_threads())
+        if key in known:
+            return known[key]
+        table = registry.resolve(self.implementation, self.cell, self.hidden_size,
+                                 device.type, getattr(self, "reset_after", True))
+        decision = autotune.decide(self, device, self.auto_candidates(), table, batch, steps,
+                                   training)
+        if decision.source != "table" or batch is not None:  # final for this process
+            known[key] = decision.choice
+        return decision.choice
+
+    def auto_candidates(self) -> list:
+        """The implementations ``auto`` chooses between for this layer."""
+        return [registry.NATIVE, "fused"]
+
+    def run_implementation(self, implementation: str, x: Tensor, params: dict):
+        """``(output, final state)`` of ``x (T, B, D)`` from a zero state, in ``implementation``
+        with the weights ``params`` (a :meth:`forward_parameters`-like dict): what autotuning
+        times."""
+        state = self._initial_state(None, x.shape[1], x, True)
+        if implementation == registry.NATIVE:
+            return self._native(x, state, None, params, None)
+        return self._stack(x, state, None, implementation, params)
 
     def _stack(self, x: Tensor, state, lengths: Optional[Tensor], implementation: str,
                params: dict, between=None):

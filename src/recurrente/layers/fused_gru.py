@@ -46,7 +46,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.fused_ops import (StepWeight, add_biases, bias_grads, first_grad,
+from recurrente.layers.step_gemm import StepWeight
+from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      previous_steps, project_inputs, recurrent_weight_grad,
                                      sigmoid_grad_times, step_views, time_chunks)
@@ -78,9 +79,9 @@ def gru_forward(x2d: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optio
             n_h = kept_s[t].copy_(g[:, 2 * H:]) if keep else g[:, 2 * H:]  # (B, H): N^h_t
             N_s[t].addcmul_(R_s[t], n_h).tanh_()  # H~_t
         else:
-            w_rz.accumulate_(RZ_s[t], h).sigmoid_()  # R_t, Z_t
+            torch.sigmoid(w_rz.plus(RZ_s[t], h), out=RZ_s[t])  # R_t, Z_t
             rh = torch.mul(R_s[t], h, out=kept_s[t] if keep else scratch)  # (B, H): RH_t
-            w_n.accumulate_(N_s[t], rh).tanh_()  # H~_t
+            torch.tanh(w_n.plus(N_s[t], rh), out=N_s[t])  # H~_t
         n = N_s[t]
         h = torch.sub(h, n, out=H_s[t]).mul_(Z_s[t]).add_(n)  # H_t = H~ + Z (H_{t-1} - H~)
     return H_all, gates, kept

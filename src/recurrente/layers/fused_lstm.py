@@ -35,7 +35,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.fused_ops import (StepWeight, add_biases, bias_grads, first_grad,
+from recurrente.layers.step_gemm import StepWeight
+from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      previous_steps, project_inputs, recurrent_weight_grad,
                                      sigmoid_grad_times, step_views, time_chunks)
@@ -55,10 +56,10 @@ def lstm_forward(x2d: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor
     w = StepWeight(w_hh, B, T)  # H_{t-1} W_h^T
     h, c = h0, c0  # (B, H) each
     for t in range(T):
-        w.accumulate_(A_s[t], h)  # A_t
-        IF_s[t].sigmoid_()  # I_t, F_t
-        G_s[t].tanh_()  # C~_t
-        O_s[t].sigmoid_()  # O_t
+        a = w.plus(A_s[t], h)  # (B, 4H): A_t
+        torch.sigmoid(a[:, :2 * H], out=IF_s[t])  # I_t, F_t
+        torch.tanh(a[:, 2 * H:3 * H], out=G_s[t])  # C~_t
+        torch.sigmoid(a[:, 3 * H:], out=O_s[t])  # O_t
         c = torch.mul(F_s[t], c, out=C_s[t]).addcmul_(I_s[t], G_s[t])  # (B, H): C_t
         h = torch.tanh(c, out=H_s[t]).mul_(O_s[t])  # (B, H): H_t
     return H_all, C_all, gates

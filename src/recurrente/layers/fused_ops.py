@@ -29,26 +29,22 @@ preallocated buffers; the allocations left are one chunk-sized temporary per chu
 packed path below, the GEMM's output. Under ``torch.no_grad()`` or when nothing requires grad
 the runners skip the Function and keep only what the forward itself needs.
 
-The per-step GEMM uses MKL's packed GEMM when it can (CPU, float32, MKL present): the weight is
-packed once per forward / backward instead of at every step (:class:`StepWeight`). Everything
-else is device-agnostic PyTorch (CPU or CUDA, float32 or float64). Set
-``RECURRENTE_FUSED_MKL=0`` to turn the packed GEMM off.
+The per-step GEMM packs its weight once per forward / backward instead of at every step, with
+oneDNN or MKL on CPU (:mod:`recurrente.layers.step_gemm`, which also runs the large GEMMs).
+Everything else is device-agnostic PyTorch (CPU or CUDA, float32 or float64).
 
 This module holds what the three cells share; :mod:`recurrente.layers.fused` gathers their
 runners for the registry.
 """
 
-import functools
-import os
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
 
+from recurrente.layers.step_gemm import linear
+
 TIME_CHUNK = 8  # steps whose local derivatives are computed together in backward
-MKL_MIN_STEPS = 16  # packing a weight costs a few steps' GEMMs: not worth it below this
-MKL_MIN_NUMEL = 512 * 512  # nor for small weights, whose GEMMs are cheap to pack anyway
-USE_MKL_PACKING = os.environ.get("RECURRENTE_FUSED_MKL", "1") != "0"
 
 
 def needs_autograd(*tensors: Optional[Tensor]) -> bool:
@@ -67,11 +63,7 @@ def add_biases(b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Optional[Tenso
 
 def project_inputs(x2d: Tensor, w_ih: Tensor, bias: Optional[Tensor], T: int, B: int) -> Tensor:
     """``X W_x^T + b`` for all steps in ONE GEMM, into a fresh buffer ``(T, B, G*H)``."""
-    if bias is None:
-        out = torch.mm(x2d, w_ih.t())  # (T*B, G*H)
-    else:
-        out = torch.addmm(bias, x2d, w_ih.t())  # (T*B, G*H)
-    return out.view(T, B, -1)
+    return linear(x2d, w_ih, bias).view(T, B, -1)  # (T, B, G*H)
 
 
 def step_views(x: Optional[Tensor]) -> Optional[Sequence[Tensor]]:
@@ -89,66 +81,6 @@ def first_grad(grads: Optional[Sequence[Tensor]], like: Tensor) -> Tensor:
 def output_grad(grads: Optional[Sequence[Tensor]], t: int) -> Optional[Tensor]:
     """The loss gradient w.r.t. output step ``t``: ``None`` if absent, and for ``t = -1``."""
     return grads[t] if grads is not None and t >= 0 else None
-
-
-class StepWeight:
-    """A weight ``W (N, K)`` multiplied at every step: ``X_t W^T`` for ``X_t (B, K)``.
-
-    On CPU in float32 with MKL, ``W`` is packed once for the whole sequence (``cblas_sgemm_pack``
-    through ``torch.ops.mkl``, as torch's own frozen linear layers do) and each step runs the
-    packed GEMM, which skips re-packing ``W`` at every call: measured 1.2x (1 thread) to 1.7x
-    (2 threads) faster than ``addmm`` for ``(64, 512) @ (512, 2048)`` on a 2-core AVX2 machine.
-    The packed copy (2 to 4 times the size of ``W``) lives as long as this object: one forward
-    or one backward. Everywhere else (float64, CUDA, no MKL, short sequences, small weights) it
-    is plain ``addmm``.
-    """
-
-    def __init__(self, w: Tensor, batch: int, steps: int):
-        self.w = w  # (N, K)
-        self.packed = None
-        if steps >= MKL_MIN_STEPS and w.numel() >= MKL_MIN_NUMEL and use_mkl_packing(w):
-            self.packed = torch.ops.mkl._mkl_reorder_linear_weight(w, batch)
-
-    def accumulate_(self, out: Tensor, x: Tensor) -> Tensor:
-        """``out += X W^T`` in place (``out`` may be a strided view)."""
-        if self.packed is None:
-            return out.addmm_(x, self.w.t())
-        return out.add_(self._packed_product(x, None))
-
-    def _packed_product(self, x: Tensor, bias: Optional[Tensor]) -> Tensor:
-        if x.stride(1) != 1 or x.stride(0) < x.shape[1]:  # e.g. an expanded initial state
-            x = x.contiguous()
-        return torch.ops.mkl._mkl_linear(x, self.packed, self.w, bias, x.shape[0])  # (B, N)
-
-    def product(self, x: Tensor, add: Optional[Tensor] = None, bias: Optional[Tensor] = None,
-                out: Optional[Tensor] = None) -> Tensor:
-        """``add + X W^T + bias`` (each optional). Uses ``out`` on the ``addmm`` path; the
-        packed path returns a new tensor: always use the returned one."""
-        if self.packed is not None:
-            y = self._packed_product(x, bias)  # (B, N)
-            return y if add is None else y.add_(add)
-        c = add if bias is None else (bias if add is None else add + bias)
-        if c is None:
-            return torch.mm(x, self.w.t(), out=out)  # (B, N)
-        return torch.addmm(c, x, self.w.t(), out=out)  # (B, N)
-
-
-def use_mkl_packing(w: Tensor) -> bool:
-    """Whether :class:`StepWeight` may pack ``w``: float32 on CPU, MKL present and working."""
-    return (USE_MKL_PACKING and w.device.type == "cpu" and w.dtype == torch.float32
-            and _mkl_packing_works())
-
-
-@functools.lru_cache(maxsize=1)
-def _mkl_packing_works() -> bool:
-    """Probe the private MKL ops once on a small problem; any failure disables the path."""
-    try:
-        w, x, b = torch.randn(24, 16), torch.randn(8, 16), torch.randn(24)
-        packed = torch.ops.mkl._mkl_reorder_linear_weight(w, 8)
-        y = torch.ops.mkl._mkl_linear(x, packed, w, b, 8)
-        return bool(torch.allclose(y, torch.addmm(b, x, w.t()), atol=1e-4))
-    except (AttributeError, RuntimeError, NotImplementedError):
-        return False
 
 
 def sigmoid_grad_times(s: Tensor, k: Tensor, out: Tensor) -> Tensor:
@@ -194,7 +126,7 @@ def input_grads(need_x: bool, need_w: bool, dA: Tensor, x2d: Tensor, w_ih: Tenso
     """``(dX (T, B, D), dW_x (G*H, D))`` from ``dA (T, B, G*H)``; ``None`` where not needed."""
     T, B, GH = dA.shape
     dA2d = dA.view(T * B, GH)  # (T*B, G*H)
-    dx = torch.mm(dA2d, w_ih).view(T, B, -1) if need_x else None  # (T, B, D)
+    dx = linear(dA2d, w_ih.t()).view(T, B, -1) if need_x else None  # (T, B, D)
     dw_ih = torch.mm(dA2d.t(), x2d) if need_w else None  # (G*H, D)
     return dx, dw_ih
 

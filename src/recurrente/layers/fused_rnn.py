@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.fused_ops import (StepWeight, add_biases, bias_grads, first_grad,
+from recurrente.layers.step_gemm import StepWeight
+from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      project_inputs, recurrent_weight_grad, step_views)
 
@@ -35,8 +36,8 @@ def rnn_forward(x2d: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Optio
     w = StepWeight(w_hh, B, T)  # H_{t-1} W_hh^T
     h = h0  # (B, H)
     for a in A.unbind(0):  # a: (B, H)
-        w.accumulate_(a, h)  # A_t
-        h = a.relu_() if relu else a.tanh_()  # (B, H): H_t, in place
+        pre = w.plus(a, h)  # (B, H): A_t
+        h = torch.clamp_min(pre, 0.0, out=a) if relu else torch.tanh(pre, out=a)  # (B, H): H_t
     return A
 
 

@@ -113,3 +113,6 @@ class GRU(RecurrentLayer):
 
     def cell_options(self) -> dict:
         return {"reset_after": self.reset_after}
+
+    def auto_candidates(self) -> list:
+        return super().auto_candidates() if self.reset_after else ["fused"]

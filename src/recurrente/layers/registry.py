@@ -14,42 +14,56 @@ from typing import Callable, Dict
 # first time a layer runs it (no module registers itself as a side effect of being imported).
 MODULES: Dict[str, str] = {"fused": "recurrente.layers.fused",
                            "scratch": "recurrente.layers.scratch"}
+# The cells after the LSTM (issue 20) have no torch.nn kernel and implementations of their own:
+# cell -> {implementation: "module:runner"}, imported on first use. The first entry is what
+# ``auto`` picks (the layer's ``implementation_for``; benchmarks/min_rnn.py measured it fastest).
+CELL_RUNNERS: Dict[str, Dict[str, str]] = {
+    cell: {impl: f"recurrente.layers.min_rnn_runners:{cell}_{impl}"
+           for impl in ("parallel", "logspace", "scratch")} for cell in ("mingru", "minlstm")}
 NATIVE = "native"
 AUTO = "auto"
 DEFAULT = AUTO
-FUSED_LSTM_MIN_HIDDEN = 512  # below it torch's LSTM kernel won in benchmarks/layers.py on CPU
 
 
 def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
             reset_after: bool = True) -> str:
-    """The concrete implementation ``auto`` stands for: the fastest measured for this case.
+    """The concrete implementation ``auto`` stands for when nothing was measured here.
 
-    benchmarks/layers.py (2 layers, T=128, B=64, 2 CPU cores) found ``fused`` ahead of
-    torch.nn's kernels on CPU for the Elman RNN and the GRU at H = 128 and 512, and for the
-    LSTM at H = 512 but not 128. On CUDA, cuDNN runs the whole stack in one call: ``native``.
-    The course's GRU (``reset_after=False``) has no native kernel: ``fused``.
+    ``auto`` normally times the candidates on the machine it runs on (``layers/autotune.py``);
+    this table is its fallback (``RECURRENTE_AUTOTUNE=0``, tests, or a failed measurement).
+    benchmarks/layers.py (2 layers, T=128, B=64, fp32 training, 2 threads of an AMD EPYC Zen 5
+    with AVX-512) found ``fused`` ahead of torch.nn's kernels for the Elman RNN (1.15x) and the
+    GRU (1.39x) at H = 512 and level at H = 128; torch's LSTM kernel ahead of ``fused`` at both
+    sizes (``fused`` 0.87x at H = 512, 0.73x at 128), so the LSTM takes ``native``. (On the
+    earlier AVX2 CPU ``fused`` had won the LSTM at H = 512: that is why ``auto`` measures.)
+    On CUDA, cuDNN runs the whole stack in one call: ``native``. The course's GRU
+    (``reset_after=False``) has no native kernel: ``fused``.
     """
     if implementation != AUTO:
         return implementation
     if cell == "gru" and not reset_after:
         return "fused"
-    if device_type != "cpu":
-        return NATIVE
-    if cell == "lstm" and hidden_size < FUSED_LSTM_MIN_HIDDEN:
+    if device_type != "cpu" or cell == "lstm":
         return NATIVE
     return "fused"
 
 
 def runner(implementation: str, cell: str) -> Callable:
     """The per-direction runner of ``cell`` in ``implementation`` (not ``native``)."""
+    if cell in CELL_RUNNERS:
+        module, name = CELL_RUNNERS[cell][implementation].split(":")
+        return getattr(importlib.import_module(module), name)
     return importlib.import_module(MODULES[implementation]).RUNNERS[cell]
 
 
-def available() -> list:
-    """The concrete implementations, ``native`` first (``auto`` picks one of them)."""
+def available(cell: str = None) -> list:
+    """The concrete implementations, ``native`` first (``auto`` picks one of them); for a cell
+    of ``CELL_RUNNERS``, that cell's own, ``auto``'s pick first."""
+    if cell in CELL_RUNNERS:
+        return list(CELL_RUNNERS[cell])
     return [NATIVE] + sorted(MODULES)
 
 
-def choices() -> list:
-    """Every name ``implementation=`` accepts."""
-    return [AUTO] + available()
+def choices(cell: str = None) -> list:
+    """Every name ``implementation=`` accepts (for ``cell``, if given)."""
+    return [AUTO] + available(cell)

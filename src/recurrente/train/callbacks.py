@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from recurrente.io import atomic_write_text
+from recurrente.layers import autotune
 from recurrente.train import checkpoint
 
 
@@ -44,6 +45,7 @@ class ProgressBar:
     def on_step(self, trainer, record):
         self._count += record["tokens"]
         self.bar.update(1)
+        self._say_kernel_choices()
         now = time.perf_counter()
         if self.plain and now - self._last >= self.every:
             self._last = now
@@ -52,7 +54,14 @@ class ProgressBar:
         elif not self.plain and record["step"] % 10 == 0:
             self.bar.set_postfix(**self._fields(record), refresh=False)
 
+    def _say_kernel_choices(self) -> None:
+        """What ``implementation="auto"`` measured and chose since the last step, once per
+        case (the first training step and the first evaluation make the choices)."""
+        for note in autotune.take_notes():
+            self._write(note)
+
     def on_eval(self, trainer, record):
+        self._say_kernel_choices()
         shown = [f"{k[len('valid_'):]} {_number(v)}" for k, v in record.items()
                  if k.startswith("valid_") and isinstance(v, (int, float))]
         self._write(f"step {record['step']}: valid " + ", ".join(shown)

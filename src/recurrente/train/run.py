@@ -173,7 +173,7 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
                                  options=options_record(opts))
     for note in data.notes + world.notes:
         log(note)
-    running = trainer.task.rnn.implementation_for(trainer.device)
+    running = trainer.task.rnn.implementation_for(trainer.device, training=True)
     log(f"training a {spec.title}, {model.describe()}, on {data.description} "
         f"(device {trainer.device}; {trainer.precision.describe(running)}; "
         f"{world.describe() or '1 process'}; best checkpoint by valid {monitor})")
@@ -239,7 +239,7 @@ def _summary(spec: TaskSpec, trainer, progress, data: Prepared, out: Path, wall:
                "train_seconds": progress.elapsed, "wall_seconds": wall,
                "items_per_s": progress.tokens / max(progress.elapsed, 1e-9),
                "unit": trainer.task.count_unit, "out": str(out),
-               "implementation": trainer.task.rnn.implementation_for(trainer.device),
+               "implementation": trainer.task.rnn.implementation_for(trainer.device, training=True),
                "monitor": trainer.monitor, "best_step": best["step"] if best else None,
                **{f"valid_{k}": v for k, v in metrics.items()}}
     summary.update(spec.summarize(metrics, data))
