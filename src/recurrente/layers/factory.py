@@ -9,15 +9,16 @@ file or on the command line); :func:`make_layer` is the one place that turns it 
 """
 
 from recurrente.layers.base import RecurrentLayer
+from recurrente.layers.min_rnn import MinGRU, MinLSTM
 from recurrente.layers.modules import GRU, LSTM, RNN
 
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 
 
 def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                **kwargs) -> RecurrentLayer:
-    """``RNN``, ``LSTM`` or ``GRU`` by name; ``kwargs`` go to its constructor (``implementation``,
-    ``dropout``, ``bidirectional``, ``forget_bias``, ...).
+    """``RNN``, ``LSTM``, ``GRU``, ``MinGRU`` or ``MinLSTM`` by name; ``kwargs`` go to its
+    constructor (``implementation``, ``dropout``, ``bidirectional``, ``forget_bias``, ...).
 
     Raises:
         ValueError: for an unknown ``cell`` (naming the valid ones), or any option the layer
