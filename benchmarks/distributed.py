@@ -7,8 +7,9 @@ excluded). The configurations alternate, ``--repeats`` times, and the median is 
 
 - CPU: 1 process (all cores for its threads, then one thread) against ``--nproc 2`` (half the
   cores each, the same global batch), then ``--precision bf16`` against fp32 in one process of
-  one thread, for the default implementation and for ``scratch`` (whose matrix products
-  autocast does turn into bfloat16);
+  one thread, for the default implementation, ``fused`` (whose products run in bfloat16 on a
+  CPU with bfloat16 instructions) and ``scratch`` (whose matrix products autocast turns into
+  bfloat16);
 - CUDA (only where torch sees a GPU): fp32, bf16 and fp16 on one GPU, and one process per GPU
   when there are several.
 
@@ -96,6 +97,8 @@ def main():
     if "precision" in sections:
         report["precision_cpu"] = compare({  # one thread: steadier on a shared machine
             "fp32": (cpu, 1), "bf16": (cpu + ["--precision", "bf16"], 1),
+            "fp32 fused": (cpu + ["--implementation", "fused"], 1),
+            "bf16 fused": (cpu + ["--implementation", "fused", "--precision", "bf16"], 1),
             "fp32 scratch": (cpu + ["--implementation", "scratch"], 1),
             "bf16 scratch": (cpu + ["--implementation", "scratch", "--precision", "bf16"], 1),
         }, args.steps, args.repeats, folder)

@@ -14,6 +14,11 @@ output would; the loss gradient reaches every step of the output). Measured:
 - ``course`` (LSTM only): the straightforward LSTM of a course, written below: separate weight
   matrices per gate, eight matmuls per step, autograd does BPTT.
 
+``--precision bf16`` runs every contender under CPU bfloat16 autocast (as ``--precision bf16``
+training does), ratios still against torch.nn in the same precision, and adds ``torch.nn fp32``
+(torch.nn without autocast) so that each row's ``vs fp32`` says what bf16 gains; it writes
+``layers_bf16.json``.
+
 Each contender gets warm-up iterations (whose output is checked against torch.nn's), then
 repeats are interleaved (round r times every contender once) so that a noisy, shared machine
 slows all contenders alike; the median is reported. ``scratch`` and ``course`` are slow and get
@@ -24,6 +29,7 @@ Usage::
     python benchmarks/layers.py                     # H = 128, 512; about 6 minutes on 2 cores
     python benchmarks/layers.py --hidden 1024 --repeats 3
     python benchmarks/layers.py --quick             # tiny sizes: a smoke test in seconds
+    python benchmarks/layers.py --precision bf16 --only native,fused,auto
 """
 
 import argparse
@@ -118,33 +124,41 @@ def build(cell: str, H: int, layers: int, only=None):
             if only is None or name == "torch.nn" or name in only}
 
 
-def iteration(model, x, grad_y) -> float:
-    """Seconds for one forward + backward."""
+FP32_BASELINE = "torch.nn fp32"  # under --precision bf16: torch.nn without autocast
+
+
+def iteration(model, x, grad_y, bf16: bool = False) -> float:
+    """Seconds for one forward + backward (the forward under bfloat16 autocast if ``bf16``)."""
     for p in model.parameters():
         p.grad = None
     x.grad = None
     start = time.perf_counter()
-    y, _ = model(x)
-    y.backward(grad_y)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        y, _ = model(x)
+    y.backward(grad_y.to(y.dtype))
     return time.perf_counter() - start
 
 
 def measure(cell: str, H: int, T: int, B: int, layers: int, repeats: int, slow_repeats: int,
-            only=None):
+            only=None, precision: str = "fp32"):
     """``{name: [seconds, ...]}`` for one cell and size, repeats interleaved."""
     models = build(cell, H, layers, only)
+    bf16 = {name: precision == "bf16" for name in models}
+    if precision == "bf16":
+        models[FP32_BASELINE], bf16[FP32_BASELINE] = models["torch.nn"], False
     x = torch.randn(T, B, H, requires_grad=True)  # (T, B, D=H)
     grad_y = torch.randn(T, B, H)  # (T, B, H)
     with torch.no_grad():
         expected, _ = models["torch.nn"](x)
+    tolerance = 1e-4 if precision == "fp32" else 0.1  # bf16: a 2-layer stack, 8-bit mantissas
     for name, model in models.items():  # warm-up, and a parity check on the way
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16[name]):
             y, _ = model(x)
-        if not torch.allclose(y, expected, atol=1e-4, rtol=1e-4):
+        if not torch.allclose(y.float(), expected, atol=tolerance, rtol=tolerance):
             raise AssertionError(f"{cell} {name}: output differs from torch.nn's "
                                  f"by {(y - expected).abs().max().item():.2e}")
         for _ in range(1 if name in SLOW else 2):
-            iteration(model, x, grad_y)
+            iteration(model, x, grad_y, bf16[name])
     times = {name: [] for name in models}
     for r in range(repeats):
         names = list(models)
@@ -152,7 +166,7 @@ def measure(cell: str, H: int, T: int, B: int, layers: int, repeats: int, slow_r
         for name in names:
             if name in SLOW and r >= slow_repeats:
                 continue
-            times[name].append(iteration(models[name], x, grad_y))
+            times[name].append(iteration(models[name], x, grad_y, bf16[name]))
     return times
 
 
@@ -215,6 +229,10 @@ def summarise(cell, H, T, B, times):
                      "tokens_per_s": T * B / median, "ratio_vs_torch_nn": base / median,
                      "median_s": median, "times_s": ts})
     by_name = {row["implementation"]: row for row in rows}
+    if FP32_BASELINE in times:
+        fp32 = statistics.median(times[FP32_BASELINE])
+        for row in rows:
+            row["ratio_vs_torch_nn_fp32"] = fp32 / row["median_s"]
     if {"auto", "native", "fused"} <= set(by_name):
         best = min(by_name["native"]["median_s"], by_name["fused"]["median_s"])
         by_name["auto"]["ratio_vs_best"] = best / by_name["auto"]["median_s"]
@@ -230,6 +248,8 @@ def print_rows(rows) -> None:
                  if "ratio_vs_scratch" in row else "")
         if "ratio_vs_best" in row:
             extra = f"   ({row['ratio_vs_best']:.2f}x the faster of native and fused)"
+        if "ratio_vs_torch_nn_fp32" in row:
+            extra = f"   {row['ratio_vs_torch_nn_fp32']:.2f}x torch.nn fp32" + extra
         print(f"{row['cell']:<5} {row['hidden']:>5}  {row['implementation']:<9} "
               f"{row['tokens_per_s']:>10.0f}  {row['ratio_vs_torch_nn']:>6.2f}x"
               f"  n={len(row['times_s'])}{extra}", flush=True)
@@ -254,8 +274,13 @@ def main(argv=None) -> None:
                              "of GEMMs, pointwise ops, copies and Python glue")
     parser.add_argument("--gemm", action="store_true",
                         help="also time the per-step GEMM alone in each packing backend")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: every contender under CPU bfloat16 autocast")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results file (default results/layers.json, layers_bf16.json)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS if args.precision == "fp32" else RESULTS.with_name("layers_bf16.json")
     if args.threads:
         torch.set_num_threads(args.threads)
     os.environ[autotune.ENV] = "1"  # auto measures, as it does for a user ...
@@ -265,7 +290,7 @@ def main(argv=None) -> None:
     T, B = args.steps, args.batch
     if args.quick:
         hidden, T, B, args.repeats, args.slow_repeats = [16], 8, 4, 2, 1
-    print(f"forward+backward, T={T} B={B} layers={args.layers} float32, "
+    print(f"forward+backward, T={T} B={B} layers={args.layers} {args.precision}, "
           f"threads={torch.get_num_threads()}, torch {torch.__version__}")
     print(f"{'cell':<5} {'H':>5}  {'impl':<9} {'tokens/s':>10}  {'vs nn':>7}")
     rows, gemms = [], {}
@@ -279,7 +304,7 @@ def main(argv=None) -> None:
         for cell in args.cells.split(","):
             times = measure(cell, H, T, B, args.layers, args.repeats,
                             min(args.slow_repeats, args.repeats),
-                            args.only.split(",") if args.only else None)
+                            args.only.split(",") if args.only else None, args.precision)
             new = summarise(cell, H, T, B, times)
             print_rows(new)
             if args.profile:
@@ -289,7 +314,8 @@ def main(argv=None) -> None:
             rows.extend(new)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     info = machine.describe()
-    meta = {"T": T, "B": B, "layers": args.layers, "dtype": "float32",
+    meta = {"T": T, "B": B, "layers": args.layers,
+            "dtype": "float32" if args.precision == "fp32" else "bfloat16 autocast",
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "gemm_backend": gemm_backend()}
     args.out.write_text(json.dumps({"machine": info, "meta": meta, "rows": rows,
                                     "per_step_gemm_us": gemms}, indent=1))

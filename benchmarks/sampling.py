@@ -2,9 +2,14 @@
 
 Model: a 2x512 LSTM character model (V=100). Baseline: the same weights in ``torch.nn.LSTM``,
 called once per token (embedding -> LSTM -> linear -> sample), as a user would write it. Also
-reported: the engine as a fraction of the memory-bandwidth bound, i.e. (bytes of weights read
-per token) / (copy bandwidth measured here), since at batch 1 every weight is read once per token
-and little else happens.
+reported: the engine with ``precision="bf16"``, and two bounds on the engine's speed:
+
+- memory bandwidth: (bytes of weights read per token) / (copy bandwidth measured here), since
+  at batch 1 every weight is read once per token. It binds only when the weights do not fit in
+  the CPU's cache; a 2x512 LSTM's 12 MB fit in the Zen 5's L3, and then
+- the products: the time of the engine's matrix-vector products alone, each timed by itself on
+  its own arranged weights, summed per token: what is left if the gates, the sampling and the
+  Python of a step cost nothing.
 
     python -m benchmarks.sampling [--hidden 512] [--tokens 400] [--repeats 5]
 """
@@ -59,6 +64,23 @@ def weight_bytes_per_token(model) -> int:
     return 4 * floats
 
 
+def products_bound(model, precision: str = "fp32", calls: int = 400) -> float:
+    """Tokens/s if a token cost only the engine's products (see the module docstring)."""
+    from recurrente.generate.engine import GenerationEngine
+    engine = GenerationEngine(model, batch=1, precision=precision)
+    engine.prime(torch.tensor([[1]]))
+    engine.step(torch.tensor([1]))
+    products = [p for layer in engine.layers for p in layer.products.values()] + [engine.head]
+    seconds = 0.0
+    with torch.inference_mode():
+        for p in products:
+            x = torch.randn(1, p.w.shape[1])
+            p(x)
+            best = min(_timed(lambda: [p(x) for _ in range(calls)]) for _ in range(3))
+            seconds += best / calls
+    return 1.0 / seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hidden", type=int, default=512)
@@ -72,9 +94,12 @@ def main():
     model = LanguageModel(100, cell="lstm", hidden_size=args.hidden, num_layers=2).eval()
     baseline = torch_nn_stepper(model)
     engine = lambda: list(stream_tokens(model, [[1]], args.tokens, 1.0, seed=0))  # noqa: E731
+    engine_bf16 = lambda: list(stream_tokens(model, [[1]], args.tokens, 1.0, seed=0,  # noqa
+                                             precision="bf16"))
     plain = lambda: list(stream_tokens(model, [[1]], args.tokens, 1.0, seed=0, fast=False))  # noqa
     timings = interleaved({"torch.nn.LSTM stepped": lambda: baseline(args.tokens),
-                           "model forward stepped": plain, "engine": engine}, args.repeats)
+                           "model forward stepped": plain, "engine": engine,
+                           "engine bf16": engine_bf16}, args.repeats)
     rates = {k: args.tokens / v for k, v in timings.items()}
     bandwidth = copy_bandwidth()
     bound = bandwidth / weight_bytes_per_token(model)
@@ -84,13 +109,21 @@ def main():
         print(f"  {name:<24}{rate:>10,.0f} tokens/s  "
               f"{rate / rates['torch.nn.LSTM stepped']:6.2f}x")
     print(f"engine / torch.nn.LSTM stepped = {speedup:.2f}x (target >= 8x)")
+    bounds = {p: products_bound(model, p) for p in ("fp32", "bf16")}
+    for p, b in bounds.items():
+        name = "engine" if p == "fp32" else "engine bf16"
+        print(f"products-only bound ({p}): {b:,.0f} tokens/s = "
+              f"{b / rates['torch.nn.LSTM stepped']:.1f}x the baseline; {name} at "
+              f"{rates[name] / b:.0%} of it")
     print(f"memory-bandwidth bound: {bandwidth / 1e9:.1f} GB/s copy / "
           f"{weight_bytes_per_token(model) / 1e6:.1f} MB per token = {bound:,.0f} tokens/s; "
           f"engine at {rates['engine'] / bound:.0%} of it; the bound itself is "
           f"{bound / rates['torch.nn.LSTM stepped']:.1f}x the torch.nn.LSTM stepping baseline")
     write_json("sampling", {"hidden": args.hidden, "tokens_per_s": rates, "speedup": speedup,
                             "copy_bandwidth": bandwidth, "bound_tokens_per_s": bound,
-                            "fraction_of_bound": rates["engine"] / bound})
+                            "fraction_of_bound": rates["engine"] / bound,
+                            "products_bound_tokens_per_s": bounds,
+                            "speedup_bf16": rates["engine bf16"] / rates["torch.nn.LSTM stepped"]})
 
 
 if __name__ == "__main__":

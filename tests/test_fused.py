@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import recurrente
 from recurrente.layers import fused, fused_ops, scratch, step_gemm
+from recurrente.layers.factory import make_layer
 
 T, B, D, H = 6, 3, 4, 5
 # name -> (cell, gates, runner options)
@@ -114,6 +115,57 @@ def test_runner_float32_packed_gemm(name, bias, backend, monkeypatch):
     for a, b in zip([h2] + ([c2] if c2 is not None else []) + list(g2),
                     [h1] + ([c1] if c1 is not None else []) + list(g1)):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def _relative_error(a, b):
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "unpacked"])
+@pytest.mark.parametrize("name", [n for n in CELLS if n != "rnn_relu"])
+def test_runner_bf16_products_stay_near_float32(name, packed, monkeypatch):
+    """With the products in bfloat16 (step_gemm.matmul_in: 8 mantissa bits, float32 sums) every
+    output and gradient is within 2% of the float32 result, and not equal to it (the mode is
+    on); the outputs and gradients stay float32. (Not the ReLU RNN: with these weights its
+    state grows without bound over 20 steps, and any rounding grows with it.)"""
+    if packed and not _force_packing(monkeypatch, "onednn"):
+        pytest.skip("onednn packed GEMM not available")
+    x, state0, weights = make_inputs(name, dtype=torch.float32, steps=20, batch=8)
+    h1, c1, g1 = run_and_grad(fused.RUNNERS, name, x, state0, weights)
+    with step_gemm.matmul_in(torch.bfloat16):
+        h2, c2, g2 = run_and_grad(fused.RUNNERS, name, x, state0, weights)
+    pairs = list(zip([h2] + list(g2), [h1] + list(g1)))
+    if c1 is not None:
+        pairs.append((c2, c1))
+    errors = [_relative_error(a, b) for a, b in pairs]
+    assert all(a.dtype == torch.float32 for a, _ in pairs)
+    assert max(errors) < 2e-2, errors
+    assert min(errors) > 0, "the bfloat16 products were not used"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_layer_under_bf16_autocast_near_float32(cell):
+    """A fused layer under CPU bfloat16 autocast: float32 outputs within 2% of the float32
+    layer's, gradients too; its products in bfloat16 exactly where the CPU has the
+    instructions (step_gemm.bf16_available), else the same numbers as float32."""
+    torch.manual_seed(0)
+    layer = make_layer(cell, 8, 16, 2, implementation="fused")
+    x = torch.randn(24, 4, 8)
+
+    def run(autocast):
+        layer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            y, _ = layer(x)
+        y.pow(2).sum().backward()
+        return [y.detach()] + [p.grad.clone() for p in layer.parameters()]
+
+    full, low = run(False), run(True)
+    errors = [_relative_error(a, b) for a, b in zip(low, full)]
+    assert low[0].dtype == torch.float32 and max(errors) < 2e-2, errors
+    if step_gemm.bf16_available():
+        assert min(errors) > 0
+    else:
+        assert max(errors) < 1e-6
 
 
 def test_packing_backend_falls_back(monkeypatch):

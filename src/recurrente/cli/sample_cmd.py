@@ -27,6 +27,9 @@ def add_parser(subparsers) -> None:
                    help="independent samples, one batch")
     p.add_argument("--seed", type=SEED, default=None, help="make the sample reproducible")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: the large matrix products in bfloat16 on a CPU with bfloat16 "
+                        "instructions (AVX-512 BF16, AMX), else fp32 (default fp32)")
     p.set_defaults(run=run)
 
 
@@ -66,7 +69,7 @@ def run(args) -> int:
         printed = len(tok.decode(shown))
     for step in stream_tokens(model, [model.in_model_order(prime)] * args.num_samples, args.n,
                               args.temperature, args.top_k, args.top_p, args.seed,
-                              exclude=[tok.unk_id]):
+                              exclude=[tok.unk_id], precision=args.precision):
         for row, token in zip(texts, step.tolist()):
             row.append(token)
         if streaming:  # print what decoding the new token added

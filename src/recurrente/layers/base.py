@@ -199,7 +199,7 @@ class RecurrentLayer(nn.Module):
         if key in known:
             return known[key]
         table = registry.resolve(self.implementation, self.cell, self.hidden_size,
-                                 device.type, getattr(self, "reset_after", True))
+                                 device.type, getattr(self, "reset_after", True), str(key[2]))
         decision = autotune.decide(self, device, self.auto_candidates(), table, batch, steps,
                                    training)
         if decision.source != "table" or batch is not None:  # final for this process

@@ -46,8 +46,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.step_gemm import StepWeight
-from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
+from recurrente.layers.step_gemm import StepWeight, matmul_dtype, matmul_in
+from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad, weight_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      previous_steps, project_inputs, recurrent_weight_grad,
                                      sigmoid_grad_times, step_views, time_chunks)
@@ -156,7 +156,7 @@ def gru_backward(needs, gH: Optional[Tensor], x2d: Tensor, h0: Tensor, w_ih: Ten
     elif needs[3]:
         dA_n = dA[:, :, 2 * H:].reshape(T * B, H)  # (T*B, H), a view
         dw_hh = torch.cat([recurrent_weight_grad(dA[:, :, :2 * H], H_all, h0),  # (2H, H)
-                           torch.mm(dA_n.t(), kept.view(T * B, H))])  # (3H, H)
+                           weight_grad(dA_n, kept.view(T * B, H))])  # (3H, H)
     db_ih, db_hh = bias_grads(needs[4], needs[5], dA, dG)
     return dx, (dh if needs[1] else None), dw_ih, dw_hh, db_ih, db_hh
 
@@ -173,6 +173,7 @@ class FusedGRU(torch.autograd.Function):
         ctx.save_for_backward(x2d, h0, w_ih, w_hh, gates, H_all, kept)
         ctx.reset_after = reset_after
         ctx.set_materialize_grads(False)
+        ctx.matmul_dtype = matmul_dtype()  # backward's products in forward's precision
         return H_all
 
     @staticmethod
@@ -180,7 +181,8 @@ class FusedGRU(torch.autograd.Function):
     def backward(ctx, gH):
         if gH is None:
             return (None,) * 7
-        grads = gru_backward(ctx.needs_input_grad, gH, *ctx.saved_tensors, ctx.reset_after)
+        with matmul_in(ctx.matmul_dtype):
+            grads = gru_backward(ctx.needs_input_grad, gH, *ctx.saved_tensors, ctx.reset_after)
         return grads + (None,)
 
 

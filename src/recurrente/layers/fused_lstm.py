@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.step_gemm import StepWeight
+from recurrente.layers.step_gemm import StepWeight, matmul_dtype, matmul_in
 from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      previous_steps, project_inputs, recurrent_weight_grad,
@@ -127,6 +127,7 @@ class FusedLSTM(torch.autograd.Function):
         H_all, C_all, gates = lstm_forward(x2d, h0, c0, w_ih, w_hh, add_biases(b_ih, b_hh), T, B)
         ctx.save_for_backward(x2d, h0, c0, w_ih, w_hh, gates, H_all, C_all)
         ctx.set_materialize_grads(False)
+        ctx.matmul_dtype = matmul_dtype()  # backward's products in forward's precision
         return H_all, C_all
 
     @staticmethod
@@ -134,7 +135,8 @@ class FusedLSTM(torch.autograd.Function):
     def backward(ctx, gH, gC):
         if gH is None and gC is None:
             return (None,) * 7
-        return lstm_backward(ctx.needs_input_grad, gH, gC, *ctx.saved_tensors)
+        with matmul_in(ctx.matmul_dtype):
+            return lstm_backward(ctx.needs_input_grad, gH, gC, *ctx.saved_tensors)
 
 
 def lstm_runner(x: Tensor, state0: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,

@@ -42,7 +42,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from recurrente.layers.step_gemm import linear
+from recurrente.layers.step_gemm import linear, matmul_dtype
 
 TIME_CHUNK = 8  # steps whose local derivatives are computed together in backward
 
@@ -116,10 +116,25 @@ def recurrent_weight_grad(dA: Tensor, H_all: Tensor, h0: Tensor) -> Tensor:
     """
     T, B, GH = dA.shape
     H = H_all.shape[-1]
+    low = matmul_dtype()
+    if low is not None:  # bfloat16 products, each rounded to it, summed in float32
+        out = torch.mm(dA[0].t().to(low), h0.to(low)).float()  # (G*H, H)
+        if T > 1:
+            out += torch.mm(dA[1:].reshape(-1, GH).t().to(low), H_all[:-1].reshape(-1, H).to(low))
+        return out
     out = torch.mm(dA[0].t(), h0)  # (G*H, H)
     if T > 1:
         out.addmm_(dA[1:].reshape(-1, GH).t(), H_all[:-1].reshape(-1, H))
     return out
+
+
+def weight_grad(dA2d: Tensor, x2d: Tensor) -> Tensor:
+    """``dW = dA^T X`` ``(G*H, D)`` from ``dA (T*B, G*H)`` and ``X (T*B, D)``: one GEMM, in
+    bfloat16 inside :func:`~recurrente.layers.step_gemm.matmul_in` (a float32 result)."""
+    low = matmul_dtype()
+    if low is not None:
+        return torch.mm(dA2d.t().to(low), x2d.to(low)).float()
+    return torch.mm(dA2d.t(), x2d)
 
 
 def input_grads(need_x: bool, need_w: bool, dA: Tensor, x2d: Tensor, w_ih: Tensor):
@@ -127,7 +142,7 @@ def input_grads(need_x: bool, need_w: bool, dA: Tensor, x2d: Tensor, w_ih: Tenso
     T, B, GH = dA.shape
     dA2d = dA.view(T * B, GH)  # (T*B, G*H)
     dx = linear(dA2d, w_ih.t()).view(T, B, -1) if need_x else None  # (T, B, D)
-    dw_ih = torch.mm(dA2d.t(), x2d) if need_w else None  # (G*H, D)
+    dw_ih = weight_grad(dA2d, x2d) if need_w else None  # (G*H, D)
     return dx, dw_ih
 
 

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from recurrente.layers.step_gemm import StepWeight
+from recurrente.layers.step_gemm import StepWeight, matmul_dtype, matmul_in
 from recurrente.layers.fused_ops import (add_biases, bias_grads, first_grad,
                                      input_grads, needs_autograd, one_minus_square, output_grad,
                                      project_inputs, recurrent_weight_grad, step_views)
@@ -74,6 +74,7 @@ class FusedRNN(torch.autograd.Function):
         ctx.save_for_backward(x2d, h0, w_ih, w_hh, H_all)
         ctx.relu = relu
         ctx.set_materialize_grads(False)
+        ctx.matmul_dtype = matmul_dtype()  # backward's products in forward's precision
         return H_all
 
     @staticmethod
@@ -82,7 +83,8 @@ class FusedRNN(torch.autograd.Function):
         if gH is None:
             return (None,) * 7
         x2d, h0, w_ih, w_hh, H_all = ctx.saved_tensors
-        grads = rnn_backward(ctx.needs_input_grad, gH, x2d, h0, w_ih, w_hh, H_all, ctx.relu)
+        with matmul_in(ctx.matmul_dtype):
+            grads = rnn_backward(ctx.needs_input_grad, gH, x2d, h0, w_ih, w_hh, H_all, ctx.relu)
         return grads + (None,)
 
 

@@ -21,12 +21,13 @@ CELL_RUNNERS: Dict[str, Dict[str, str]] = {
     cell: {impl: f"recurrente.layers.min_rnn_runners:{cell}_{impl}"
            for impl in ("parallel", "logspace", "scratch")} for cell in ("mingru", "minlstm")}
 NATIVE = "native"
+LOW_PRECISION = ("torch.bfloat16", "torch.float16")  # autocast's dtypes, as str(dtype)
 AUTO = "auto"
 DEFAULT = AUTO
 
 
 def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
-            reset_after: bool = True) -> str:
+            reset_after: bool = True, dtype=None) -> str:
     """The concrete implementation ``auto`` stands for when nothing was measured here.
 
     ``auto`` normally times the candidates on the machine it runs on (``layers/autotune.py``);
@@ -36,14 +37,15 @@ def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
     GRU (1.39x) at H = 512 and level at H = 128; torch's LSTM kernel ahead of ``fused`` at both
     sizes (``fused`` 0.87x at H = 512, 0.73x at 128), so the LSTM takes ``native``. (On the
     earlier AVX2 CPU ``fused`` had won the LSTM at H = 512: that is why ``auto`` measures.)
-    On CUDA, cuDNN runs the whole stack in one call: ``native``. The course's GRU
+    Under bfloat16 autocast (``dtype``) torch's kernels led every cell there (``fused`` 0.87x
+    at H = 512, ``benchmarks/layers.py --precision bf16``): ``native``. On CUDA, cuDNN runs the whole stack in one call: ``native``. The course's GRU
     (``reset_after=False``) has no native kernel: ``fused``.
     """
     if implementation != AUTO:
         return implementation
     if cell == "gru" and not reset_after:
         return "fused"
-    if device_type != "cpu" or cell == "lstm":
+    if device_type != "cpu" or cell == "lstm" or dtype in LOW_PRECISION:
         return NATIVE
     return "fused"
 

@@ -24,8 +24,11 @@ the precision; :meth:`Precision.describe`):
   cannot build the kernel, so the native LSTM runs in float32 there, said in the log);
 - ``scratch``: each step's matrix products in the low precision, the gates' arithmetic in
   float32 (autocast's rules for each op);
-- ``fused``: its hand-written BPTT keeps one dtype throughout, so it runs in float32 inside
-  autocast (the embedding and output layers around it still run in the low precision); see
+- ``fused``: its hand-written BPTT keeps its state, gates and saved tensors in float32 inside
+  autocast; under bf16 on a CPU with bfloat16 instructions its matrix products (every step's
+  recurrent GEMM forward and backward, the input projections, the weight gradients) run in
+  bfloat16 with float32 accumulation, elsewhere in float32 (the embedding and output layers
+  around it run in the low precision either way); see
   :func:`recurrente.layers.fused.full_precision`.
 """
 
@@ -39,6 +42,7 @@ from recurrente.errors import UserError
 PRECISIONS = ("fp32", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 KERNEL_NOTES = {"fused": "the fused recurrence in fp32",
+                "fused-bf16": "fused matrix products in bf16, state and gates in fp32",
                 "scratch": "matrix products in {name}, gates in fp32",
                 "native": "torch's kernel's own choice"}
 
@@ -119,11 +123,20 @@ class Precision:
         if self.scaler is not None and state:
             self.scaler.load_state_dict(state)
 
+    def _fused_bf16(self) -> bool:
+        """Whether the fused layers run their products in bf16 here (fused.matmul_dtype)."""
+        if self.dtype is not torch.bfloat16 or self.device_type != "cpu":
+            return False
+        from recurrente.layers.step_gemm import bf16_available
+        return bf16_available()
+
     def describe(self, implementation: str) -> str:
         """For the training log, e.g. ``bf16 autocast (the fused recurrence in fp32)``."""
         if self.dtype is None:
             return "fp32"
         scaler = " with a gradient scaler" if self.scaler is not None else ""
+        if implementation == "fused" and self._fused_bf16():
+            implementation = "fused-bf16"
         note = KERNEL_NOTES.get(implementation, "").format(name=self.name)
         if self.fallbacks:
             note = "; ".join(self.fallbacks)

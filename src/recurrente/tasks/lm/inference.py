@@ -52,20 +52,21 @@ def evaluate_stream(model, ids, chunk: int = 512, progress: bool = False) -> dic
 
 def stream_tokens(model, prompts: List[List[int]], n: int, temperature: float = 1.0,
                   top_k: Optional[int] = None, top_p: Optional[float] = None,
-                  seed: Optional[int] = None, exclude=(), fast: bool = True
-                  ) -> Iterator[torch.Tensor]:
+                  seed: Optional[int] = None, exclude=(), fast: bool = True,
+                  precision: str = "fp32") -> Iterator[torch.Tensor]:
     """Yield ``n`` steps of new ids ``(B,)`` for B equal-length prompts (B streams at once).
 
     Ids in ``exclude`` (e.g. ``<unk>``, which stands for no real symbol) are never sampled.
     ``fast`` uses the :class:`~recurrente.generate.engine.GenerationEngine`; ``False`` steps the
-    model's own forward (the reference the engine is tested against).
+    model's own forward (the reference the engine is tested against). ``precision="bf16"``
+    runs the engine's large products in bfloat16 where the CPU has the instructions.
     """
     if n < 0:
         raise UserError(f"expected a number of tokens to generate >= 0, got {n}")
     if not prompts or not prompts[0] or len({len(p) for p in prompts}) != 1:
         raise UserError("expected one or more prompts of equal, non-zero length")
     if fast:
-        engine = GenerationEngine(model, batch=len(prompts))
+        engine = GenerationEngine(model, batch=len(prompts), precision=precision)
         prime, step = engine.prime, engine.step
     else:
         prime, step = _torch_steps(model)
