@@ -13,6 +13,9 @@ from recurrente.layers.min_rnn import MinGRU, MinLSTM
 from recurrente.layers.modules import GRU, LSTM, RNN
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
+# What a task's ``--cell`` accepts. minGRU/minLSTM are layers only so far: the generation
+# engine, export and the gate traces do not know them yet (issue 20).
+TASK_CELLS = ("lstm", "gru", "rnn")
 
 
 def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,

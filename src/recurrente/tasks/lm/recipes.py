@@ -167,7 +167,9 @@ def choose_size(recipe: Recipe, vocab_size: int, budget: Optional[float], rate: 
 def resolve(opts, vocab_size: int) -> List[str]:
     """Fill ``opts``'s ``None`` fields from the tokenizer's recipe and the size rule; return
     the sentences the log should show."""
+    from recurrente.layers.factory import TASK_CELLS
     check_choice("--tokenizer", opts.tokenizer, tuple(RECIPES))
+    check_choice("--cell", opts.cell, TASK_CELLS)
     recipe = RECIPES[opts.tokenizer]
     given = [f for f in RECIPE_FIELDS if getattr(opts, f) is not None]
     for name, value in recipe.values.items():

@@ -20,6 +20,7 @@ from recurrente.data.padded import BucketBatches, pad
 from recurrente.data.parallel import Pairs, read_aligned, read_tsv_pairs
 from recurrente.data.vocab import BOS, EOS, PAD, UNK, Vocab, split_text
 from recurrente.errors import UserError, check_choice
+from recurrente.layers.factory import TASK_CELLS
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.base import Prepared
 from recurrente.train.trainer import TrainConfig
@@ -222,7 +223,7 @@ def _check(opts: TranslatorOptions) -> None:
     from recurrente.train.teacher_forcing import KINDS as SCHEDULES
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--attention", opts.attention, KINDS)
-    check_choice("--cell", opts.cell, ("lstm", "gru", "rnn"))
+    check_choice("--cell", opts.cell, TASK_CELLS)
     _check_schedule(opts, [k for k in SCHEDULES if k != "constant"])
     for flag, value in (("--max-len", opts.max_len), ("--hidden", opts.hidden),
                         ("--layers", opts.layers), ("--batch-size", opts.batch_size),

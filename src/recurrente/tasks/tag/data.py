@@ -221,7 +221,9 @@ def _tag_order(labels: List[str]) -> List[str]:
 
 def _check(opts: TaggerOptions) -> None:
     from recurrente.layers.char_encoder import CHAR_ENCODERS
+    from recurrente.layers.factory import TASK_CELLS
     from recurrente.tasks.tag.model import HEADS
+    check_choice("--cell", opts.cell, TASK_CELLS)
     check_choice("--head", opts.head, HEADS)
     check_choice("--chars", opts.chars, CHAR_ENCODERS)
     schemes.scheme_name(opts.scheme)
