@@ -8,7 +8,7 @@ therefore *linear* in ``H_{t-1}``,
     H_t = A_t ⊙ H_{t-1} + B_t,      A_t, B_t functions of X_t only,
 
 and a whole sequence can be computed with a prefix scan instead of a loop
-(:mod:`recurrente.layers.scan`, docs/parallel-scan.md). The candidate goes through the paper's
+(:mod:`recurrente.layers.scan`). The candidate goes through the paper's
 activation ``g`` (its Appendix B, the version trained with the log-space scan):
 
 .. math::
