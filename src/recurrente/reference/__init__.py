@@ -1,4 +1,4 @@
-"""NumPy-only reference of the three recurrent cells, with backpropagation through time by hand.
+"""NumPy-only reference of the recurrent cells, with backpropagation through time by hand.
 
 What it is for
 --------------
@@ -18,7 +18,9 @@ Conventions
 One layer, one direction, time-major.  ``x`` is (T, B, D), ``h0`` is (B, H) (the LSTM's state is
 the tuple ``(h0, c0)``).  ``params`` is a dict with ``"w_ih"`` (G*H, D), ``"w_hh"`` (G*H, H),
 ``"b_ih"`` (G*H,), ``"b_hh"`` (G*H,), gate rows stacked as in torch.nn: G = 1 for the RNN,
-4 for the LSTM (i | f | g | o), 3 for the GRU (r | z | n).  Arrays keep the dtype they are given.
+4 for the LSTM (i | f | g | o), 3 for the GRU (r | z | n).  minGRU (:mod:`.mingru`) has only
+``"w_ih"`` (2H, D) and ``"b_ih"`` (2H,) (rows z | n): its gates never read ``H_{t-1}``.
+Arrays keep the dtype they are given.
 
 Every cell module has::
 
@@ -44,10 +46,10 @@ outputs of those last ``k`` steps and on the final state.  Consequences:
 * the parameter gradients are sums over the last ``k`` steps only.
 """
 
-from . import gru, lstm, rnn
+from . import gru, lstm, mingru, rnn
 from .gradcheck import CELLS, CellSpec, gradcheck, numerical_gradient, relative_error
 
 __all__ = [
-    "rnn", "lstm", "gru",
+    "rnn", "lstm", "gru", "mingru",
     "CELLS", "CellSpec", "gradcheck", "numerical_gradient", "relative_error",
 ]

@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import gru, lstm, rnn
+from . import gru, lstm, mingru, rnn
 
 
 class CellSpec(NamedTuple):
@@ -36,6 +36,7 @@ CELLS = {
     "lstm": CellSpec(lstm.forward, lstm.backward, {}),
     "gru": CellSpec(gru.forward, gru.backward, {"reset_after": True}),
     "gru_reset_before": CellSpec(gru.forward, gru.backward, {"reset_after": False}),
+    "mingru": CellSpec(mingru.forward, mingru.backward, {}),
 }
 
 
