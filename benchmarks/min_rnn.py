@@ -13,8 +13,10 @@ The paper (Feng et al. 2024) measured its speed-ups against a Python loop of a G
 a fused kernel; this benchmark puts both beside torch's.
 
     python -m benchmarks.min_rnn [--steps 64,256,1024] [--hidden 256] [--batch 16] [--repeats 5]
+    python -m benchmarks.min_rnn --plot docs/figures/min-rnn/throughput.png
 
-Writes ``benchmarks/results/min_rnn.json``.
+Writes ``benchmarks/results/min_rnn.json`` (and, with ``--plot``, the figure of
+docs/parallel-scan.md: tokens/s against T, log-log).
 """
 
 import argparse
@@ -65,12 +67,38 @@ def measure(T: int, B: int, H: int, repeats: int) -> dict:
             for name, ts in times.items()}
 
 
+def plot(results: dict, path: str, machine_line: str) -> None:
+    """Tokens/s against T for every contender (matplotlib, Agg)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+    steps = sorted(results)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name in results[steps[0]]:
+        style = "-" if "parallel" in name else ("--" if "torch" in name else ":")
+        ax.plot(steps, [results[T][name]["tokens_per_s"] for T in steps], style, marker="o",
+                label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel("training tokens/s (forward + backward)")
+    ax.set_title("minGRU/minLSTM: parallel scan vs sequential vs torch.nn", fontsize=10)
+    ax.text(0.01, 0.01, machine_line, transform=ax.transAxes, fontsize=6, color="gray")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", default="64,256,1024")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--plot", default=None, help="also draw the figure into this PNG")
     args = parser.parse_args(argv)
     steps = [int(t) for t in args.steps.split(",")]
     print(f"forward+backward, 1 layer, B={args.batch} D=H={args.hidden} float32, "
@@ -83,6 +111,9 @@ def main(argv=None) -> None:
             print(f"T={T:<5} {name:<18} {row['tokens_per_s']:>10,.0f} tokens/s  "
                   f"{row['ratio_vs_torch_lstm']:5.2f}x torch.nn.LSTM", flush=True)
     write_json("min_rnn", {"hidden": args.hidden, "batch": args.batch, "results": results})
+    if args.plot:
+        from recurrente import machine
+        plot(results, args.plot, machine.describe_line())
 
 
 if __name__ == "__main__":

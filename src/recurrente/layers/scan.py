@@ -7,7 +7,7 @@ When no gate reads ``H_{t-1}`` (minGRU, minLSTM), the gated update is this recur
     H_t = (A_t ⋯ A_1) ⊙ H_0 + Σ_{s ≤ t} (A_t ⋯ A_{s+1}) ⊙ B_s,
 
 and the pairs ``(A, B)`` compose associatively, ``(A_2, B_2) ∘ (A_1, B_1) = (A_2 A_1,
-A_2 B_1 + B_2)``, which is what lets a scan regroup the steps. Three
+A_2 B_1 + B_2)``, which is what lets a scan regroup the steps (docs/parallel-scan.md). Three
 ways to compute it, one result (tests/test_min_rnn.py holds them to each other):
 
 - :func:`sequential_scan`: the loop, ``T`` steps of ``B·H`` numbers each; autograd's backward.
