@@ -8,7 +8,7 @@ from recurrente.generate.engine import GenerationEngine
 from recurrente.tasks.lm.inference import generate_batch, stream_tokens
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru", "minlstm"])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("table", [True, False])
 def test_engine_steps_match_forward(cell, batch, table, monkeypatch):

@@ -26,7 +26,7 @@ DATA_FLAGS = {
 }
 CHOSEN = "default: chosen for the time budget"
 MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru or rnn (default lstm)"),
+    "--cell": (str, "lstm, gru, rnn, mingru or minlstm (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}: the fastest measured)"),
     "--layers": (LAYERS, f"stacked recurrent layers ({CHOSEN})"),
     "--hidden": (SIZE, f"hidden size H ({CHOSEN})"),

@@ -171,6 +171,9 @@ def load_run_model(directory):
         if isinstance(e, UserError):
             raise
         raise UserError(f"cannot rebuild the model of {directory} ({e})") from None
+    if run.model.cell not in QUANTITIES:
+        raise UserError(f"{directory} is a {run.model.cell} model; gate traces and diagnostics "
+                        f"are for {', '.join(QUANTITIES)} models so far")
     return run.model, run.vocabs["source"], run.config
 
 

@@ -69,6 +69,19 @@ def parity(graph, path: Path, ort) -> float:
     return worst
 
 
+def _check_cell(run_dir) -> None:
+    """minGRU/minLSTM have no ONNX graph yet (their scan is not one of torch.nn's kernels)."""
+    import json
+    try:
+        model = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))["model"]
+        cell = model.get("cell")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return  # load_run says what is wrong with the folder
+    if cell in ("mingru", "minlstm"):
+        raise UserError(f"{run_dir} is a {cell} model; ONNX export is for lstm, gru and rnn "
+                        f"models so far")
+
+
 def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
     """Export the run in ``run_dir`` into folder ``out``; returns the manifest."""
     from recurrente.export.task_graphs import GRAPHS
@@ -79,6 +92,7 @@ def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
         raise UserError(f"expected --opset an integer from {OPSETS[0]} to {OPSETS[1]}, got "
                         f"{opset!r}")
     ort = _onnxruntime()
+    _check_cell(run_dir)
     run = load_run(run_dir, device="cpu", implementation="native")
     if run.spec.name not in GRAPHS:
         raise UserError(f"export of a {run.spec.title} run is not available")

@@ -105,6 +105,9 @@ def _packing_kind(w: Tensor, batch: int, low: Optional[torch.dtype]) -> str:
     return "measure"
 
 
+MIN_CELLS = ("mingru", "minlstm")  # gates from X_t only: no W_hh, one product per step
+
+
 class Layer:
     """One recurrent layer's arranged weights and its in-place state buffers."""
 
@@ -113,6 +116,8 @@ class Layer:
                                   for t in rnn.weights(index, 0))
         self.cell, self.H = rnn.cell, rnn.hidden_size
         self.D = w_ih.shape[1]
+        if self.cell in MIN_CELLS:  # no W_hh: the weight of H_{t-1} is a zero block
+            w_hh = torch.zeros(w_ih.shape[0], self.H, device=w_ih.device, dtype=w_ih.dtype)
         zeros = torch.zeros(w_hh.shape[0], device=w_hh.device, dtype=w_hh.dtype)
         b_ih = zeros if b_ih is None else b_ih
         b_hh = zeros if b_hh is None else b_hh
@@ -122,6 +127,8 @@ class Layer:
             self.w_ih, self.w_hh = w_ih.contiguous(), w_hh.contiguous()  # (3H, D), (3H, H)
             self.w_hn = self.w_hh[2 * self.H:]  # (H, H) rows of the candidate, contiguous
             self.b_ih, self.b_hh = b_ih, b_hh
+        elif self.cell in MIN_CELLS:
+            self.w_ih, self.b_ih, self.bias = w_ih.contiguous(), b_ih, b_ih  # (G*H, D), (G*H,)
         else:
             self.w_cat = torch.cat([w_ih, w_hh], dim=1)  # (G*H, D+H), row-major
             self.w_hh = w_hh.contiguous()  # (G*H, H), for layer 0 (its input part is a table)
@@ -154,6 +161,9 @@ class Layer:
             self.xh[:, :self.D].copy_(x)
         if self.cell == "gru":
             return self._gru(x_part)
+        if self.cell in MIN_CELLS:
+            gates = x_part if x_part is not None else self.product("ih")(self.xh[:, :self.D])
+            return self._min(gates)
         if x_part is not None:
             gates = self.product("hh")(self.h, add=x_part)  # (B, G*H)
         else:
@@ -169,6 +179,20 @@ class Layer:
         torch.tanh(self.c, out=gates[:, :H])
         torch.mul(o, gates[:, :H], out=self.h)  # H_t = O_t ⊙ tanh(C_t)
         return self.h
+
+    def _min(self, gates: Tensor) -> Tensor:
+        """minGRU: ``H_t = H_{t-1} + Z_t ⊙ (H~_t − H_{t-1})``; minLSTM: ``H_t = H_{t-1} +
+        I'_t ⊙ (H~_t − H_{t-1})`` with ``I'_t = I_t / (F_t + I_t)`` (so ``F'_t = 1 − I'_t``):
+        the equations of :mod:`recurrente.cells.min_rnn`, in place."""
+        from recurrente.cells.min_rnn import g
+        H, h = self.H, self.h
+        if self.cell == "mingru":
+            z, n = gates[:, :H].sigmoid_(), g(gates[:, H:])  # Z_t, H~_t
+        else:
+            i, f = gates[:, :H].sigmoid_(), gates[:, H:2 * H].sigmoid_()  # I_t, F_t
+            z, n = i.div_(f.add_(i)), g(gates[:, 2 * H:])  # I'_t, H~_t
+        h.addcmul_(z, n.sub_(h))
+        return h
 
     def _elman(self, gates: Tensor) -> Tensor:
         (gates.relu_() if self.relu else gates.tanh_())
@@ -214,7 +238,7 @@ class GenerationEngine:
         w0 = rnn.weights(0, 0)
         self.table = None
         if emb.shape[0] * w0[0].shape[0] <= TABLE_LIMIT:
-            bias = (first.b_ih if first.cell == "gru" else first.bias)
+            bias = (first.b_ih if first.cell in ("gru",) + MIN_CELLS else first.bias)
             self.table = torch.addmm(bias, emb, w0[0].detach().t())  # (V, G*H)
         self.emb = emb
         self.linear_head = isinstance(model.head, torch.nn.Linear)  # else adaptive: its own call

@@ -13,9 +13,10 @@ from recurrente.layers.min_rnn import MinGRU, MinLSTM
 from recurrente.layers.modules import GRU, LSTM, RNN
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
-# What a task's ``--cell`` accepts. minGRU/minLSTM are layers only so far: the generation
-# engine, export and the gate traces do not know them yet (issue 20).
+# What a task's ``--cell`` accepts. minGRU/minLSTM are in the language model so far (training,
+# evaluation, sampling); the other tasks, export and the gate traces do not take them yet.
 TASK_CELLS = ("lstm", "gru", "rnn")
+LM_CELLS = TASK_CELLS + ("mingru", "minlstm")
 
 
 def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
