@@ -210,7 +210,7 @@ TRAIN_TASKS = [("train",), ("classify", "train"), ("tag", "train"), ("translate"
        value=st.text(max_size=8))
 def test_a_refused_train_leaves_no_run_folder(world, task, flag, value):
     hypothesis.assume(value not in CHOICES[flag] and not value.startswith("cuda"))
-    hypothesis.assume(value not in ("mingru", "minlstm"))  # the language model takes them
+    hypothesis.assume(value not in ("mingru", "minlstm"))  # the LM and classifier take them
     hypothesis.assume(flag != "--average" or not _fraction(value))
     hypothesis.assume(flag != "--precision" or value != "fp16")  # refused too, for lack of CUDA
     refused(world, [*base_commands(world)[task], f"{flag}={value}"])
@@ -220,10 +220,10 @@ def test_a_refused_train_leaves_no_run_folder(world, task, flag, value):
 @pytest.mark.parametrize("cell", ["mingru", "minlstm", "foo"])
 @pytest.mark.parametrize("task", TRAIN_TASKS, ids=" ".join)
 def test_a_cell_the_tasks_lack_is_one_sentence(world, task, cell):
-    """minGRU/minLSTM are in the language model only so far: elsewhere refused like any
-    unknown cell."""
-    if task == ("train",) and cell != "foo":
-        pytest.skip("the language model takes the minGRU and the minLSTM")
+    """minGRU/minLSTM are in the language model and the classifier so far: elsewhere refused
+    like any unknown cell."""
+    if task in (("train",), ("classify", "train")) and cell != "foo":
+        pytest.skip("the language model and the classifier take the minGRU and the minLSTM")
     assert "--cell" in refused(world, [*base_commands(world)[task], "--cell", cell])
     assert not (world["work"] / "new").exists()
 

@@ -29,7 +29,7 @@ DATA_FLAGS = {
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru or rnn (default lstm)"),
+    "--cell": (str, "lstm, gru, rnn, mingru or minlstm (default lstm)"),
     "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
     "--layers": (LAYERS, "stacked recurrent layers (default 1)"),
     "--hidden": (SIZE, "hidden size H per direction (default 128)"),

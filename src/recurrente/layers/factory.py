@@ -13,8 +13,9 @@ from recurrente.layers.min_rnn import MinGRU, MinLSTM
 from recurrente.layers.modules import GRU, LSTM, RNN
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
-# What a task's ``--cell`` accepts. minGRU/minLSTM are in the language model so far (training,
-# evaluation, sampling); the other tasks, export and the gate traces do not take them yet.
+# What a task's ``--cell`` accepts. minGRU/minLSTM are in the language model (training,
+# evaluation, sampling) and the classifier so far (LM_CELLS); the tagger, the translator,
+# export and the gate traces do not take them yet (TASK_CELLS).
 TASK_CELLS = ("lstm", "gru", "rnn")
 LM_CELLS = TASK_CELLS + ("mingru", "minlstm")
 

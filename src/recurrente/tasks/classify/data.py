@@ -163,9 +163,9 @@ def prepare(opts: ClassifierOptions, vocabs: Optional[dict] = None, stdin=None) 
 
 
 def _check(opts: ClassifierOptions) -> None:
-    from recurrente.layers.factory import TASK_CELLS
+    from recurrente.layers.factory import LM_CELLS
     from recurrente.layers.pooling import POOLINGS
-    check_choice("--cell", opts.cell, TASK_CELLS)
+    check_choice("--cell", opts.cell, LM_CELLS)
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--pooling", opts.pooling, POOLINGS)
     for flag, value in (("--max-len", opts.max_len), ("--hidden", opts.hidden),
