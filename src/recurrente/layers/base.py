@@ -88,17 +88,22 @@ class RecurrentLayer(nn.Module):
         self._template = None  # torch.nn module used by ``native``, built on first use
 
     # -- parameters ---------------------------------------------------------------------------
+    def _parameter_shapes(self, layer_input: int) -> dict:
+        """One layer and direction's parameters, name -> shape, in torch.nn's order."""
+        G, H = self.gates, self.hidden_size
+        shapes = {"weight_ih": (G * H, layer_input), "weight_hh": (G * H, H)}
+        if self.bias:
+            shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
+        return shapes
+
     def _make_parameters(self, device, dtype) -> None:
         """Register torch.nn's parameters, in torch.nn's order, under torch.nn's names."""
-        G, H, K = self.gates, self.hidden_size, self.num_directions
+        H, K = self.hidden_size, self.num_directions
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else H * K
             for direction in range(K):
                 sfx = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (G * H, layer_input), "weight_hh": (G * H, H)}
-                if self.bias:
-                    shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
-                for name, shape in shapes.items():
+                for name, shape in self._parameter_shapes(layer_input).items():
                     self.register_parameter(name + sfx, nn.Parameter(
                         torch.empty(shape, device=device, dtype=dtype)))
 

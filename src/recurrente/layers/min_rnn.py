@@ -9,7 +9,6 @@ torch.nn), and the implementations (:mod:`recurrente.layers.min_rnn_runners`).
 """
 
 import torch
-from torch import nn
 
 from recurrente.layers import registry
 from recurrente.layers.base import RecurrentLayer
@@ -62,19 +61,10 @@ class MinRecurrentLayer(RecurrentLayer):
                          bidirectional, implementation, recurrent_init, weight_dropout,
                          device, dtype)
 
-    def _make_parameters(self, device, dtype) -> None:
+    def _parameter_shapes(self, layer_input: int) -> dict:
         """``weight_ih_l{k}`` and ``bias_ih_l{k}`` only, in torch.nn's order and naming."""
-        G, H, K = self.gates, self.hidden_size, self.num_directions
-        for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else H * K
-            for direction in range(K):
-                sfx = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (G * H, layer_input)}
-                if self.bias:
-                    shapes["bias_ih"] = (G * H,)
-                for name, shape in shapes.items():
-                    self.register_parameter(name + sfx, nn.Parameter(
-                        torch.empty(shape, device=device, dtype=dtype)))
+        G, H = self.gates, self.hidden_size
+        return {"weight_ih": (G * H, layer_input), **({"bias_ih": (G * H,)} if self.bias else {})}
 
     def implementation_for(self, device, batch=None, steps=None, training=None) -> str:
         """``auto`` is the cell's first implementation in the registry, ``parallel``, on every

@@ -39,24 +39,24 @@ def _gates(x: Tensor, w_ih: Tensor, b_ih: Optional[Tensor], parts: int):
 
 
 # -- scratch: the step, T times ----------------------------------------------------------------
-def mingru_scratch(x: Tensor, h0: Tensor, w_ih, w_hh=None, b_ih=None, b_hh=None) -> Steps:
-    """minGRU unrolled over ``x (T, B, D)`` from ``H_0 (B, H)``."""
+def _unrolled(cell, x: Tensor, h0: Tensor, w_ih, w_hh, b_ih, b_hh) -> Steps:
+    """``cell`` stepped over ``x (T, B, D)`` from ``H_0 (B, H)``: every ``H_t``."""
     _no_recurrent_weights(w_hh, b_hh)
     h, hs = h0, []
     for x_t in x.unbind(0):  # x_t: (B, D)
-        h = mingru_cell(x_t, h, w_ih, b_ih)  # (B, H)
+        h = cell(x_t, h, w_ih, b_ih)  # (B, H)
         hs.append(h)
     return torch.stack(hs), None  # (T, B, H)
+
+
+def mingru_scratch(x: Tensor, h0: Tensor, w_ih, w_hh=None, b_ih=None, b_hh=None) -> Steps:
+    """minGRU unrolled over ``x (T, B, D)`` from ``H_0 (B, H)``."""
+    return _unrolled(mingru_cell, x, h0, w_ih, w_hh, b_ih, b_hh)
 
 
 def minlstm_scratch(x: Tensor, h0: Tensor, w_ih, w_hh=None, b_ih=None, b_hh=None) -> Steps:
     """minLSTM unrolled over ``x (T, B, D)`` from ``H_0 (B, H)``."""
-    _no_recurrent_weights(w_hh, b_hh)
-    h, hs = h0, []
-    for x_t in x.unbind(0):  # x_t: (B, D)
-        h = minlstm_cell(x_t, h, w_ih, b_ih)  # (B, H)
-        hs.append(h)
-    return torch.stack(hs), None  # (T, B, H)
+    return _unrolled(minlstm_cell, x, h0, w_ih, w_hh, b_ih, b_hh)
 
 
 # -- parallel: gates for all steps, then the chunked scan ----------------------------------------
