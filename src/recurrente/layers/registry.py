@@ -33,9 +33,10 @@ def resolve(implementation: str, cell: str, hidden_size: int, device_type: str,
     ``auto`` normally times the candidates on the machine it runs on (``layers/autotune.py``);
     this table is its fallback (``RECURRENTE_AUTOTUNE=0``, tests, or a failed measurement).
     benchmarks/layers.py (2 layers, T=128, B=64, fp32 training, 2 threads of an AMD EPYC Zen 5
-    with AVX-512) found ``fused`` ahead of torch.nn's kernels for the Elman RNN (1.15x) and the
-    GRU (1.39x) at H = 512 and level at H = 128; torch's LSTM kernel ahead of ``fused`` at both
-    sizes (``fused`` 0.87x at H = 512, 0.73x at 128), so the LSTM takes ``native``. (On the
+    with AVX-512) found ``fused`` ahead of torch.nn's kernels for the Elman RNN (1.15x, 1.36x
+    in two runs) and the GRU (1.39x, 1.20x) at H = 512, and level or ahead at H = 128; torch's
+    LSTM kernel ahead of ``fused`` at both sizes (``fused`` 0.87x, 0.94x at H = 512; 0.73x,
+    0.81x at 128), so the LSTM takes ``native``. (On the
     earlier AVX2 CPU ``fused`` had won the LSTM at H = 512: that is why ``auto`` measures.)
     Under bfloat16 autocast (``dtype``) torch's kernels led every cell there (``fused`` 0.87x
     at H = 512, ``benchmarks/layers.py --precision bf16``): ``native``. On CUDA, cuDNN runs the whole stack in one call: ``native``. The course's GRU
