@@ -30,10 +30,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from benchmarks.common import interleaved, write_json
 from recurrente.data.padded import pad
-from recurrente.tasks.classify.data import ClassifierOptions, encode, read_splits
+from recurrente.tasks.classify.data import encode, read_splits
+from recurrente.tasks.classify.options import ClassifierOptions
 from recurrente.tasks.classify.task import examples_of, train_classifier
 from recurrente.train.run import load_run
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 
 QUIJOTE = Path(__file__).resolve().parents[2] / "shared" / "data" / "quijote.txt"
 
@@ -237,7 +238,7 @@ def ours_run(base: dict, extra: dict, budget: float, folder: Path) -> dict:
                                                                 eval_every=100))
     summary = train_classifier(opts, out / "run", progress=False, log=lambda *a: None)
     run = load_run(out / "run", task="classify")
-    from recurrente.tasks.classify.metrics import evaluate_examples
+    from recurrente.tasks.classify.inference import evaluate_examples
     test = evaluate_examples(run.model, examples_of(run, "test"))
     return {"valid_accuracy": summary["valid_accuracy"], "test_accuracy": test["accuracy"],
             "steps": summary["steps"]}

@@ -23,7 +23,7 @@ import torch
 from benchmarks.common import EARLIER_LM_TRAINING, write_json
 from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm.texts import split_ids
-from recurrente.tasks.lm.data import LMOptions, lm_train_config
+from recurrente.tasks.lm.options import LMOptions, lm_train_config
 from recurrente.tasks.lm.task import train_language_model
 from recurrente.tasks.lm.presets import preset
 from recurrente.train.run import load_run
@@ -33,7 +33,7 @@ MODELS = {
     "course rnn": dict(preset("quijote-course"), cell="rnn"),
     "course lstm": dict(preset("quijote-course"), cell="lstm"),
     "course gru": dict(preset("quijote-course"), cell="gru"),
-    # The tool's defaults until the recipes by tokenizer and budget (README, Language models).
+    # The tool's defaults until the recipes by tokenizer and budget (docs/language-model.md).
     "default lstm 2x128": dict(preset("quijote-course"), cell="lstm", hidden=128, embedding=None,
                                layers=2, seq_len=64, batch_size=32, dropout=0.1,
                                partition="sequential"),

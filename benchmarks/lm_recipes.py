@@ -40,7 +40,8 @@ import torch
 from torch import nn
 
 from benchmarks.common import write_json
-from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
+from recurrente.tasks.lm.data import prepare_data
+from recurrente.tasks.lm.options import LMOptions, lm_train_config
 from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm.task import train_language_model
 from recurrente.tasks.lm.texts import split_ids

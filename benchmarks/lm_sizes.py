@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import interleaved, write_json
-from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
+from recurrente.tasks.lm.data import prepare_data
+from recurrente.tasks.lm.options import LMOptions, lm_train_config
 from recurrente.tasks.lm.model import LanguageModel
 from recurrente.tasks.lm.recipes import RECIPES, Size, flops_per_token
 from recurrente.tasks.lm.task import train_language_model

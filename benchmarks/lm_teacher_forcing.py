@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import EARLIER_LM_TRAINING, write_json
-from recurrente.tasks.lm.data import LMOptions, lm_train_config, prepare_data
+from recurrente.tasks.lm.data import prepare_data
+from recurrente.tasks.lm.options import LMOptions, lm_train_config
 from recurrente.tasks.lm.inference import evaluate_stream, generate_batch
 from recurrente.tasks.lm.ngram import KneserNey
 from recurrente.tasks.lm.task import train_language_model

@@ -18,7 +18,8 @@ from recurrente.data.batching import make_batches
 from recurrente.layers.state import detach_state
 from recurrente.tasks.lm.model import LanguageModel
 from recurrente.train.callbacks import MetricsLog, ProgressBar
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 
 def bare_loop(model, batches, steps: int):

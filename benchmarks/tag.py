@@ -32,11 +32,11 @@ from torch import nn
 from benchmarks.common import interleaved, write_json
 from recurrente.data.padded import pad
 from recurrente.tasks.tag.crf import CRF
-from recurrente.tasks.tag.data import TaggerOptions
 from recurrente.tasks.tag.metrics import evaluate_tags
+from recurrente.tasks.tag.options import TaggerOptions
 from recurrente.tasks.tag.task import examples_of, train_tagger
 from recurrente.train.run import load_run
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 
 QUIJOTE = Path(__file__).resolve().parents[2] / "shared" / "data" / "quijote.txt"
 CONTEXTS = {  # type -> (words before the name, words after it)
@@ -176,7 +176,7 @@ def ours_run(paths, budget: float, folder: Path) -> dict:
                          train=TrainConfig(time_budget=budget, eval_every=100))
     summary = train_tagger(opts, out, progress=False, log=lambda *a: None)
     run = load_run(out, task="tag")
-    from recurrente.tasks.tag.decode import evaluate_encoded
+    from recurrente.tasks.tag.inference import evaluate_encoded
     test = evaluate_encoded(run.model, examples_of(run, "test"), "BIO")
     return {"valid_f1": summary["valid_f1"], "test_f1": test["f1"], "steps": summary["steps"],
             "run": str(out)}
@@ -234,7 +234,7 @@ def speed(run_dir, enc, V, tags, repeats: int) -> dict:
     """Sentences/s of a training step and of decoding, recurrente's model against the tutorial's."""
     from recurrente.data.padded import BucketBatches
     from recurrente.tasks.tag.data import collate
-    from recurrente.tasks.tag.decode import tag_encoded
+    from recurrente.tasks.tag.inference import tag_encoded
     run = load_run(run_dir, task="tag")
     data = examples_of(run, "train")
     model = run.model.train()

@@ -52,8 +52,8 @@ def make_files(folder: Path, limit=None) -> dict:
 
 def encoded(files: dict, **options):
     """The splits encoded with recurrente's vocabularies (the tutorial reads the same ids)."""
-    from recurrente.tasks.seq2seq.data import (TranslatorOptions, build_vocabs, encode,
-                                               length_filter, read_splits)
+    from recurrente.tasks.seq2seq.data import build_vocabs, encode, length_filter, read_splits
+    from recurrente.tasks.seq2seq.options import TranslatorOptions
     opts = TranslatorOptions(data=files["train"], valid=files["valid"], test=files["test"],
                              **options)
     filtered = {n: length_filter(p, opts) for n, p in read_splits(opts).items()}
@@ -78,11 +78,11 @@ def run_ours(files: dict, budget, out: str, seed: int = 0, max_steps=None, **opt
     """recurrente's defaults (or ``options``), trained for ``budget`` seconds (or
     ``max_steps``); test scores."""
     torch.set_num_threads(1)
-    from recurrente.tasks.seq2seq.data import TranslatorOptions
     from recurrente.tasks.seq2seq.inference import score_pairs
+    from recurrente.tasks.seq2seq.options import TranslatorOptions
     from recurrente.tasks.seq2seq.task import examples_of, train_translator
     from recurrente.train.run import load_run
-    from recurrente.train.trainer import TrainConfig
+    from recurrente.train.config import TrainConfig
     opts = TranslatorOptions(data=files["train"], valid=files["valid"], test=files["test"],
                              **options, train=TrainConfig(time_budget=budget,
                                                           max_steps=max_steps, seed=seed))
@@ -134,10 +134,11 @@ TUTORIAL_LIKE = dict(cell="gru", hidden=128, embedding=128, bidirectional=False,
 def speed(files: dict, steps: int, repeats: int) -> dict:
     """Training tokens/s and greedy sentences/s, the same model on both sides."""
     from benchmarks.translate_tutorial import Tutorial, decode, train_step
-    from recurrente.tasks.seq2seq.data import TranslatorOptions, build
-    from recurrente.tasks.seq2seq.data import prepare
     from recurrente.tasks.seq2seq.inference import decode_ids
-    from recurrente.train.trainer import TrainConfig, Trainer
+    from recurrente.tasks.seq2seq.options import TranslatorOptions
+    from recurrente.tasks.seq2seq.task import build, prepare
+    from recurrente.train.config import TrainConfig
+    from recurrente.train.trainer import Trainer
     torch.set_num_threads(1)
     opts = TranslatorOptions(data=files["train"], valid=files["valid"], test=files["test"],
                              **TUTORIAL_LIKE, train=TrainConfig(max_steps=10 ** 9, lr=1e-3))

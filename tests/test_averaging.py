@@ -10,7 +10,8 @@ from recurrente.errors import UserError
 from recurrente.train import checkpoint
 from recurrente.train.averaging import NONMONO, WeightAverage, check_average
 from recurrente.train.callbacks import Checkpointer
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 
 class Pull(nn.Module):

@@ -9,7 +9,8 @@ import torch
 
 from recurrente import LanguageModel
 from recurrente.cli.main import main
-from recurrente.tasks.lm.data import LMOptions, prepare
+from recurrente.tasks.lm.options import LMOptions
+from recurrente.tasks.lm.task import prepare
 from recurrente.tasks.lm.inference import evaluate_stream
 from recurrente.tasks.lm.ngram import KneserNey
 from recurrente.train.run import load_run
@@ -70,7 +71,7 @@ def test_generation_writes_what_comes_before_the_prompt(run, capsys):
 
 
 def test_eval_and_its_baseline_read_backwards_too(run, capsys):
-    from recurrente.cli.eval_cmd import ngram_baseline
+    from recurrente.tasks.lm.cli import ngram_baseline
     from recurrente.tasks.lm.texts import split_ids
     loaded = load_run(run)
     test = split_ids(loaded, "test")

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from recurrente.cli.main import main
-from recurrente.tasks.classify.data import ClassifierOptions, build, prepare
+from recurrente.tasks.classify.options import ClassifierOptions
+from recurrente.tasks.classify.task import build, prepare
 from recurrente.tasks.classify.model import SequenceClassifier
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 from tests.lm_fixtures import word_corpus
 
 FILLER = ["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",

@@ -23,6 +23,7 @@ from recurrente.data.tokenizers import CharTokenizer
 from recurrente.diagnostics import clipping, gates, html, spectral, traces
 from recurrente.tasks.lm.model import LanguageModel
 from recurrente.train import checkpoint
+from recurrente.train.run import save_vocabs
 
 TEXT = '(ab) "cd" ' * 50
 HOSTILE = 'x <script>alert("hi")</script> & (ab) "cd" \u2028 </div> ' * 2
@@ -55,7 +56,7 @@ def write_metrics(run: Path) -> None:
 def run_dir(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("run")
     tiny_model().save(run)
-    CharTokenizer.fit(TEXT).save(run / "tokenizer.json")
+    save_vocabs(run, {"source": CharTokenizer.fit(TEXT)})
     checkpoint.update_config(run, options={"train": {"clip": CLIP}})
     write_metrics(run)
     (run / "text.txt").write_text(TEXT[:200])

@@ -13,8 +13,8 @@ pytest.importorskip("onnxruntime")
 
 from recurrente.cli.main import main  # noqa: E402
 from recurrente.export.onnx import TOLERANCE  # noqa: E402
-from recurrente.export.task_graphs import tagger_inputs  # noqa: E402
 from recurrente.export.viterbi import load_crf, viterbi  # noqa: E402
+from recurrente.tasks.tag.export import tagger_inputs  # noqa: E402
 from recurrente.train.run import load_run  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
@@ -139,6 +139,22 @@ def test_bad_exports_get_one_sentence(runs, tmp_path, capsys, monkeypatch):
     assert "recurrente[export]" in _error(capsys, ["export", str(runs["lm"]), "--out",
                                                    str(tmp_path / "o2")])
     assert not (tmp_path / "o2").exists()
+
+
+def test_a_task_without_an_export_part_is_refused_in_one_sentence(runs, tmp_path, capsys,
+                                                                   monkeypatch):
+    from recurrente.tasks.base import TaskSpec
+    real = TaskSpec.part
+
+    def part(spec, name, required=False):  # the language model as a task without export.py
+        if name == "export" and spec.name == "lm":
+            return None
+        return real(spec, name, required)
+    monkeypatch.setattr(TaskSpec, "part", part)
+    err = _error(capsys, ["export", str(runs["lm"]), "--out", str(tmp_path / "o")])
+    assert "language model run cannot be exported" in err
+    assert "classify, tag, translate" in err and " lm" not in err.split("exported are")[1]
+    assert not (tmp_path / "o").exists()
 
 
 def test_course_gru_is_refused_with_a_reason(tmp_path, capsys):

@@ -7,9 +7,9 @@ import torch
 
 from recurrente import LanguageModel
 from recurrente.data.tokenizers import CharTokenizer
-from recurrente.tasks.lm.data import LMOptions
+from recurrente.tasks.lm.options import LMOptions
 from recurrente.tasks.lm.task import train_language_model
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 from tests.lm_fixtures import word_corpus
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from recurrente.cli.main import main
 from recurrente.errors import UserError
-from recurrente.tasks.lm.data import LMOptions
+from recurrente.tasks.lm.options import LMOptions
 from recurrente.tasks.lm.recipes import RECIPES, choose_size, resolve, tokens_per_s
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 from tests.lm_fixtures import word_corpus
 
 

@@ -25,8 +25,9 @@ from recurrente.cli.main import main  # noqa: E402
 from recurrente.serve.app import create_app  # noqa: E402
 from recurrente.serve.background import serving  # noqa: E402
 from recurrente.serve.limits import Limits  # noqa: E402
-from recurrente.serve.predictors import (Predictor, UnavailablePredictor,  # noqa: E402
-                                         load_predictors, unique_names)
+from recurrente.errors import UserError  # noqa: E402
+from recurrente.serve.predictors import Predictor, load_predictors, unique_names  # noqa: E402
+from recurrente.tasks.lm.serve import ROUTES as LM_ROUTES  # noqa: E402
 from tests.cdp import Browser, chromium_path  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
@@ -60,14 +61,10 @@ def runs(tmp_path_factory) -> dict:
                  "--hidden", "8", *quiet]) == 0
     assert main(["tag", "train", str(data / "ner.txt"), "--out", str(out / "ner"), "--hidden",
                  "8", "--chars", "none", *quiet]) == 0
-    found = {"lm": out / "poems", "classify": out / "order", "tag": out / "ner"}
-    try:  # the translator is the newest task: served when it trains here
-        if main(["translate", "train", str(data / "pairs.tsv"), "--out", str(out / "es-en"),
-                 "--hidden", "16", *quiet]) == 0:
-            found["translate"] = out / "es-en"
-    except SystemExit:  # no translate command in this version
-        pass
-    return found
+    assert main(["translate", "train", str(data / "pairs.tsv"), "--out", str(out / "es-en"),
+                 "--hidden", "16", *quiet]) == 0
+    return {"lm": out / "poems", "classify": out / "order", "tag": out / "ner",
+            "translate": out / "es-en"}
 
 
 @pytest.fixture(scope="module")
@@ -167,16 +164,13 @@ def test_score_classify_tag_match_the_library(client, predictors):
 
 
 def test_translate_with_attention(client, runs, predictors):
-    if "translate" not in runs:
-        pytest.skip("the translate task did not train in this version")
     tr = by_task(predictors, "translate")
     assert tr.endpoints == ("translate",)
     plain = client.post("/v1/models/es-en/translate", json={"text": "uno gato", "beam": 3})
     assert plain.status_code == 200, plain.text
     translation = plain.json()["results"][0]["translation"]
     assert translation == tr.model.translate(["uno gato"], beam=3)[0]
-    if not tr.attends:
-        return
+    assert tr.attends  # the default attention: the weights are there to show
     r = client.post("/v1/models/es-en/translate",
                     json={"text": "uno gato", "beam": 3, "attention": True}).json()["results"][0]
     assert r["translation"] == translation and r["source_tokens"] == ["uno", "gato"]
@@ -185,25 +179,61 @@ def test_translate_with_attention(client, runs, predictors):
         assert len(row) == 2 and sum(row) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_a_task_not_in_this_version_is_listed_not_served(runs, monkeypatch, tmp_path):
-    """A translation run whose code is missing: the server starts, lists it with the reason,
-    and answers its endpoint 404 with that sentence."""
+def test_a_task_without_a_serve_part_is_refused_in_one_sentence(runs, monkeypatch, capsys):
+    """A run whose task folder has no serve module: ``recurrente serve`` refuses it before
+    loading any model, in one sentence that names the tasks it can serve."""
     from recurrente.tasks import registry
-    run = tmp_path / "nmt"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"task": "translate",
-                                                 "model": {"class": "Seq2Seq"}}))
-    monkeypatch.setitem(registry.MODELS, "Seq2Seq",
-                        ("recurrente.tasks.not_written_yet:Seq2Seq", "translate"))
-    notes = []
-    predictors = load_predictors([runs["classify"], run], log=notes.append)
-    assert isinstance(predictors[1], UnavailablePredictor) and "cannot serve" in notes[0]
-    with TestClient(create_app(predictors)) as c:
-        listed = c.get("/v1/models").json()["models"][1]
-        assert listed["endpoints"] == [] and "cannot serve" in listed["unavailable"]
-        r = c.post("/v1/models/nmt/translate", json={"text": "hola"})
-        assert r.status_code == 404 and "cannot translate" in one_sentence(r)
-        assert c.post("/v1/models/order/classify", json={"text": "alfa beta"}).status_code == 200
+    from recurrente.tasks.base import TaskSpec
+    part = TaskSpec.part
+    monkeypatch.setattr(TaskSpec, "part", lambda spec, name, required=False: None if (
+        spec.name, name) == ("translate", "serve") else part(spec, name, required))
+    loaded = []
+    monkeypatch.setattr("recurrente.train.run.load_run", lambda *a, **k: loaded.append(a))
+    with pytest.raises(UserError) as refused:
+        load_predictors([runs["classify"], runs["translate"]], log=lambda *a: None)
+    message = str(refused.value)
+    assert message.startswith(f"{runs['translate']} is a translator run") and \
+        "cannot serve" in message and "\n" not in message and loaded == []
+    served = [n for n in registry.names() if n != "translate"]
+    assert message.endswith(f"it serves {', '.join(served)}")
+    import uvicorn
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    assert main(["serve", str(runs["translate"])]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+
+
+def test_a_loading_bug_is_raised_not_hidden(runs, monkeypatch):
+    """A task's predictor that fails to load is a bug to see, not a model to list quietly."""
+    from recurrente.tasks.classify.serve import PREDICTOR
+
+    def broken(self, name, run):
+        raise AttributeError("the model lost its vocabularies")
+    monkeypatch.setattr(PREDICTOR, "__init__", broken)
+    with pytest.raises(AttributeError, match="lost its vocabularies"):
+        load_predictors([runs["lm"], runs["classify"]], log=lambda *a: None)
+
+
+def test_routes_come_from_the_tasks(predictors, client):
+    """One route per endpoint of the loaded tasks; the page holds each task's panel once."""
+    from recurrente.serve.app import endpoints_of
+    routes = endpoints_of(predictors)
+    assert list(routes) == ["generate", "score", "classify", "tag", "translate"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {f"/v1/models/{{name}}/{e}" for e in routes} <= set(paths)
+    page = client.get("/")
+    assert page.status_code == 200
+    for task in ("lm", "classify", "tag", "translate"):
+        assert page.text.count(f'builders["{task}"] = ') == 1
+    only = [p for p in predictors if p.task == "classify"]
+    with TestClient(create_app(only)) as c:
+        assert "/v1/models/{name}/generate" not in c.get("/openapi.json").json()["paths"]
+        assert 'builders["lm"]' not in c.get("/").text
+        r = c.post("/v1/models/order/generate", json={})
+        assert r.status_code == 404 and "answers classify, not 'generate'" in one_sentence(r)
+        r = c.post("/v1/models/order/gen%0Aerate" + "x" * 100, json={})
+        assert r.status_code == 404 and "not 'gen\\nerate" in one_sentence(r)
+        r = c.post("/v1/models/nobody/generate", json={})
+        assert r.status_code == 404 and "no model named 'nobody'" in one_sentence(r)
 
 
 # ----------------------------------------------------------------------------- bad requests
@@ -376,7 +406,7 @@ def test_concurrent_generations_keep_their_own_state(predictors):
 
 class Slow(Predictor):
     """A model that takes ``seconds`` per call (score) or per chunk (generate)."""
-    task, endpoints = "lm", ("score", "generate")
+    task, routes = "lm", LM_ROUTES
 
     def __init__(self, seconds: float):
         super().__init__("slow")
@@ -489,11 +519,10 @@ def test_page_in_headless_chromium(predictors, client, runs, tmp_path):
                                "'[data-task=lm] .status').textContent)")
         assert status.startswith("200 tokens")
         assert page.text("[data-task=lm] pre").startswith("gato ")
-        if "translate" in runs:
-            page.type("[data-task=translate] input.input", "uno gato")
-            page.click("[data-task=translate] button.run")
-            page.wait_for("document.querySelector('[data-task=translate] .translation') "
-                          "!== null")
+        page.type("[data-task=translate] input.input", "uno gato")
+        page.click("[data-task=translate] button.run")
+        page.wait_for("document.querySelector('[data-task=translate] .translation') "
+                      "!== null")
         shot = page.screenshot(os.environ.get("RECURRENTE_SERVE_SCREENSHOT") or
                                tmp_path / "page.png")
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,12 +16,13 @@ import torch
 from recurrente.cli.main import main
 from recurrente.data import conll, schemes
 from recurrente.data.sentences import tokenize
-from recurrente.tasks.tag.data import (MAX_WORD_CHARS, Encoded, TaggerOptions, build, collate,
-                                       prepare)
-from recurrente.tasks.tag.decode import inline
+from recurrente.tasks.tag.data import MAX_WORD_CHARS, Encoded, collate
+from recurrente.tasks.tag.inference import inline
 from recurrente.tasks.tag.metrics import evaluate_tags
 from recurrente.tasks.tag.model import SequenceTagger
-from recurrente.train.trainer import TrainConfig
+from recurrente.tasks.tag.options import TaggerOptions
+from recurrente.tasks.tag.task import build, prepare
+from recurrente.train.config import TrainConfig
 from tests.lm_fixtures import word_corpus
 from tests.tag_fixtures import (CUES, FILLER, NAMES, conll_text, entity_sentences, to_iob1,
                                 write_conll)

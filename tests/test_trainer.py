@@ -11,7 +11,8 @@ from recurrente.errors import UserError
 from recurrente.train import checkpoint
 from recurrente.train.callbacks import Checkpointer, MetricsLog
 from recurrente.train.optim import cosine_factor, wsd_factor
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 
 class Regression(nn.Module):

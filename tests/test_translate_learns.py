@@ -5,10 +5,10 @@ seconds, so the numbers do not depend on the machine's load."""
 
 import pytest
 
-from recurrente.tasks.seq2seq.data import TranslatorOptions
 from recurrente.tasks.seq2seq.model import Seq2Seq
+from recurrente.tasks.seq2seq.options import TranslatorOptions
 from recurrente.tasks.seq2seq.task import train_translator
-from recurrente.train.trainer import TrainConfig
+from recurrente.train.config import TrainConfig
 from tests.translate_fixtures import reverse_pairs, write_tsv
 
 

@@ -8,7 +8,8 @@ import torch
 from recurrente.data.parallel import detokenize, parse_pair_line, read_aligned, read_tsv_pairs
 from recurrente.errors import UserError
 from recurrente.tasks.seq2seq.model import Seq2Seq
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 V_SRC, V_TGT = 12, 10
 

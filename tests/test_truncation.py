@@ -13,10 +13,11 @@ from recurrente.data.batching import make_batches
 from recurrente.data.windows import chunk_and_cut, compensation
 from recurrente.errors import UserError
 from recurrente.layers.state import detach_state
-from recurrente.tasks.lm.data import LMOptions
+from recurrente.tasks.lm.options import LMOptions
 from recurrente.tasks.lm.task import train_language_model
 from recurrente.train.checkpoint import LAST, WEIGHTS
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 from tests.lm_fixtures import word_corpus
 
 

@@ -126,7 +126,13 @@ COLUMN = integer(-1000, 999)  # a column of a file, from 0; negative counts from
 class Parser(argparse.ArgumentParser):
     """argparse's parser, but a mistake on the command line is a :class:`UsageError` (one
     sentence, exit status 2, printed by :func:`recurrente.cli.main.main`) instead of the usage
-    block and ``sys.exit``; sub-commands get this class too (argparse passes it down)."""
+    block and ``sys.exit``; sub-commands get this class too (argparse passes it down). A
+    description taken from a module's docstring is shown as plain text (:func:`plain`)."""
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("description"):
+            kwargs["description"] = plain(kwargs["description"])
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -146,6 +152,15 @@ class Parser(argparse.ArgumentParser):
                 self.error(f"argument {'/'.join(action.option_strings) or action.dest}: "
                            f"expected {action.type.describe()}, got {value!r}")
         return namespace, extras
+
+
+def plain(doc: str) -> str:
+    """A docstring as ``--help`` shows it: ````code```` as code, ``:mod:`a.b```` and
+    ``:func:`~a.b.c``` as their last name (``b``, ``c``), and ``*word*`` as word."""
+    import re
+    doc = re.sub(r":\w+:`~?([\w.]+\.)?([\w]+)`", r"\2", doc)  # :mod:`recurrente.x.y` -> y
+    doc = re.sub(r"``([^`]+)``", r"\1", doc)
+    return re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"\1", doc)
 
 
 class UsageError(UserError):

@@ -132,26 +132,6 @@ def summary_line(summary: dict) -> str:
     return line + f"; saved to {summary['out']}"
 
 
-def add_task_command(subparsers, name: str, help: str, description: str, example: str,
-                     data_help: str, groups: dict, switches: dict, verbs: dict) -> None:
-    """``recurrente NAME train|eval|predict``: ``train`` gets a DATA argument (optional, so a
-    resume may leave it out), the ``groups`` of flags and the ``switches``; ``verbs`` maps
-    ``"train"``, ``"eval"``, ``"predict"`` to ``(help, add_arguments or None, run)``."""
-    p = subparsers.add_parser(name, help=help, description=description, epilog=example,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="verb", metavar="VERB")
-    for verb, (text, add_arguments, run) in verbs.items():
-        v = sub.add_parser(verb, help=text, epilog=example,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        if verb == "train":
-            v.add_argument("data", metavar="DATA", nargs="?", help=data_help)
-            add_train_arguments(v, groups, switches)
-        else:
-            add_arguments(v)
-        v.set_defaults(run=run)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
-
-
 # ----------------------------------------------------------------------------- predict input
 
 def add_line_limit(p: argparse.ArgumentParser) -> None:

@@ -1,101 +1,27 @@
 """``recurrente eval``: score a trained run on held-out data, whatever its task.
 
-A language model: exact held-out cross-entropy, perplexity and bits per character, the whole
-text read in order with the state carried, so every token but the first is predicted once.
-With ``--baseline ngram:N``, an interpolated Kneser-Ney N-gram model trained on the run's own
-training split scores the same text beside it: what the hidden state buys over a fixed window.
-Any other task: its own metrics (a classifier's accuracy, macro-F1, confusion matrix) on the
-run's test split or on ``--data FILE``.
+The run's task reads the flags after ``RUN`` and scores: a language model its held-out
+cross-entropy, perplexity and bits per character (``--baseline ngram:N`` beside an N-gram
+model), a classifier its accuracy, macro-F1 and confusion matrix, a tagger its entity F1, a
+translator its BLEU and chrF; on the run's test split or on ``--data FILE``.
 """
 
-import argparse
-import importlib
-import json
-import math
+from recurrente.cli.run_args import add_run_command, task_args
 
 EXAMPLE = """examples:
   recurrente eval runs/python                 # the run's own test split
   recurrente eval runs/python --split valid
   recurrente eval runs/quijote --text otra_novela.txt --json
   recurrente eval runs/quijote --baseline ngram:5    # beside a 5-gram Kneser-Ney model
-  recurrente eval runs/sentiment --data reviews_2024.csv   # a classifier: accuracy, F1, ..."""
+  recurrente eval runs/sentiment --data reviews_2024.csv   # a classifier: accuracy, F1, ...
+  recurrente eval runs/sentiment --help                    # the flags of that run's task"""
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="score held-out data with a trained run (any task)",
-                              description=__doc__, epilog=EXAMPLE,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", metavar="DIR")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--split", default="test", help="train, valid or test (default test)")
-    where.add_argument("--text", "--data", dest="text",
-                       help="score this file instead of the run's split")
-    p.add_argument("--encoding", default=None, help="encoding of the file (default utf-8, or a "
-                                                    "tagger run's own)")
-    p.add_argument("--baseline", help="a language model's baseline, ngram:N: an N-gram "
-                   "Kneser-Ney model of the run's training split, scored on the same text")
-    p.add_argument("--png", help="a classifier's confusion matrix, drawn into this PNG file")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
-    p.set_defaults(run=run)
+    add_run_command(subparsers, "eval", "score held-out data with a trained run (any task)",
+                    __doc__, EXAMPLE, run)
 
 
 def run(args) -> int:
-    """Dispatch on the run's task: the language model here, others to their command module."""
-    from recurrente.tasks import registry
-    from recurrente.train.checkpoint import read_config
-    name = read_config(args.run_dir).get("model", {}).get("class", "LanguageModel")
-    spec = registry.task_of_model(name)
-    if spec.name != "lm":
-        if args.baseline:
-            from recurrente.errors import UserError
-            raise UserError(f"--baseline is for language models; {args.run_dir} is a "
-                            f"{spec.title} run")
-        command = importlib.import_module(f"recurrente.cli.{spec.name}_cmd")
-        args.data = args.text
-        return command.run_eval(args)
-    return run_lm(args)
-
-
-def ngram_baseline(loaded, ids, order: int) -> dict:
-    """An ``order``-gram Kneser-Ney model fitted on the run's training split, read in the
-    model's direction, scored on ``ids`` (reading order) as the network scores them."""
-    from recurrente.tasks.lm.ngram import KneserNey
-    from recurrente.tasks.lm.texts import split_ids
-    model = loaded.model
-    train = model.in_model_order(split_ids(loaded, "train"))
-    ngram = KneserNey.fit(train, order, model.vocab_size)
-    return {"name": f"ngram:{order}", **ngram.evaluate(model.in_model_order(ids))}
-
-
-def run_lm(args) -> int:
-    from recurrente.tasks.lm.inference import evaluate_stream
-    from recurrente.tasks.lm.ngram import parse_baseline
-    from recurrente.tasks.lm.texts import split_ids, text_ids, tokenizer_of
-    from recurrente.train.run import load_run
-    loaded = load_run(args.run_dir, device=args.device, task="lm")
-    tokenizer = tokenizer_of(loaded)
-    if args.text:
-        ids, unknown, what = *text_ids(loaded, args.text, args.encoding or "utf-8"), args.text
-    else:
-        ids = split_ids(loaded, args.split)
-        unknown, what = int((ids == tokenizer.unk_id).sum()), f"{args.split} split"
-    order = parse_baseline(args.baseline) if args.baseline else None
-    result = evaluate_stream(loaded.model, ids, progress=not args.json)
-    result["unknown_tokens"] = unknown
-    if tokenizer.kind == "char":
-        result["bits_per_char"] = result["loss"] / math.log(2)
-    line = (f"{what}: {result['tokens']:,} tokens, loss {result['loss']:.4f} nats/token, "
-            f"perplexity {result['perplexity']:.3f}")
-    if "bits_per_char" in result:
-        line += f", {result['bits_per_char']:.4f} bits/char"
-    print(line + (f" ({unknown} unknown tokens)" if unknown else ""))
-    if order is not None:
-        result["baseline"] = baseline = ngram_baseline(loaded, ids, order)
-        lower = 1 - result["perplexity"] / baseline["perplexity"]
-        print(f"{order}-gram Kneser-Ney baseline (the run's train split): loss "
-              f"{baseline['loss']:.4f} nats/token, perplexity {baseline['perplexity']:.3f}; "
-              f"the network's perplexity is {abs(lower):.1%} {'lower' if lower >= 0 else 'higher'}")
-    if args.json:
-        print(json.dumps({"split": None if args.text else args.split, "text": args.text, **result}))
-    return 0
+    spec, cli, parsed = task_args(args, "eval", "recurrente eval")
+    return cli.run_eval(parsed)

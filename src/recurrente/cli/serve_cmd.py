@@ -75,7 +75,7 @@ def build(args, log=print):
     from recurrente.serve.app import create_app
     from recurrente.serve.limits import Limits
     from recurrente.serve.predictors import load_predictors
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     limits = Limits(**{name: getattr(args, name) for name in Limits().flags()})
     device = resolve_device(args.device)
     predictors = load_predictors(args.runs, device=str(device), log=log)

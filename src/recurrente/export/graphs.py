@@ -10,9 +10,16 @@ reverse direction reads each sequence reversed *within its own length*,
 so a padded step never reaches a real one; a sequence's last state is its output at ``n_b - 1``,
 and its outputs past ``n_b`` are zero, as the package's layers make them.
 The recurrent state is an explicit input and output where a caller streams (the language model).
+
+A task's graphs (its folder's ``export.py``) are :class:`Graph` records: the module to trace, its
+ONNX inputs and outputs with their dynamic axes, example inputs of any ``(T, B)`` and the torch
+computation the graph must agree with, which the export's parity check runs beside onnxruntime.
 """
 
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +28,47 @@ from recurrente.errors import UserError
 from recurrente.layers.pooling import step_mask
 
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass
+class Graph:
+    """One ONNX file: ``module`` traced with ``inputs``/``outputs`` named and ``axes`` (input or
+    output name -> axis -> its name) dynamic; ``example(T, B, rng)`` -> input tensors;
+    ``reference(*inputs)`` -> the outputs computed by the trained model itself."""
+    name: str
+    module: nn.Module
+    inputs: List[str]
+    outputs: List[str]
+    axes: Dict[str, Dict[int, str]]
+    example: Callable  # (T, B, rng) -> tuple of input tensors
+    reference: Callable  # (*inputs) -> tuple of output tensors
+
+
+def random_lengths(T: int, B: int, rng: np.random.Generator) -> Tensor:
+    """``(B,)`` lengths from 1 to ``T``, one of them ``T`` (the longest fills the batch)."""
+    lengths = rng.integers(1, T + 1, size=B)
+    lengths[rng.integers(0, B)] = T
+    return torch.from_numpy(lengths)
+
+
+def _refuse_course_gru(layer) -> None:
+    if getattr(layer, "reset_after", True) is False:
+        raise UserError("the course's GRU (reset_after=False) has no ONNX operator; export "
+                        "needs torch.nn's GRU form (reset_after=True)")
+
+
+def torch_layer(layer) -> nn.Module:
+    """A native recurrent layer of the package as one torch.nn ``RNN``/``LSTM``/``GRU`` of all
+    its layers and directions, with its weights (the same parameter names); on a packed sequence
+    it exports as ONNX's recurrent operator with ``sequence_lens``: exact final states per
+    length, ``(L*K, B, H)``."""
+    _refuse_course_gru(layer)
+    options = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
+    module = TORCH_LAYERS[layer.cell](layer.input_size, layer.hidden_size, layer.num_layers,
+                                      bias=layer.bias, bidirectional=layer.num_directions == 2,
+                                      **options)
+    module.load_state_dict(dict(layer.named_parameters()))
+    return module
 
 
 def reverse_within(x: Tensor, lengths: Tensor) -> Tensor:
@@ -50,9 +98,7 @@ class NativeStack(nn.Module):
 
     def __init__(self, layer):
         super().__init__()
-        if getattr(layer, "reset_after", True) is False:
-            raise UserError("the course's GRU (reset_after=False) has no ONNX operator; export "
-                            "needs torch.nn's GRU form (reset_after=True)")
+        _refuse_course_gru(layer)
         self.cell, self.L, self.K, self.H = (layer.cell, layer.num_layers, layer.num_directions,
                                              layer.hidden_size)
         options = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}

@@ -1,11 +1,15 @@
 """``recurrente export RUN --format onnx --out DIR``: graphs, vocabularies, a manifest, checked.
 
-Writes into DIR: one ``<graph>.onnx`` per graph of the run's task
-(:mod:`recurrente.export.task_graphs`), ``vocabs/<role>.json`` (the run's vocabularies),
-``crf.json`` for a CRF tagger (its transitions, forbidden ones as ``null`` = -inf), and
-``manifest.json``: the task, each graph's inputs and outputs with their shapes, the specials'
-ids, the labels or tags, and the parity check's numbers: enough to use the graphs with
-onnxruntime alone.
+A task is exported by its folder's ``export`` part (``recurrente/tasks/<t>/export.py``), which
+gives ``graphs(run) -> [Graph]`` (:class:`recurrente.export.graphs.Graph`: the modules to trace,
+their inputs and outputs, and the torch computation each must agree with) and
+``facts(run, folder) -> dict``: the manifest's task entries (specials, labels, ...), writing any
+file they name into ``folder``. A task without an export part is refused in one sentence.
+
+Writes into DIR: one ``<graph>.onnx`` per graph, ``vocabs/<role>.json`` (the run's
+vocabularies), the files the task's facts name, and ``manifest.json``: the task, each graph's
+inputs and outputs with their shapes, the task's facts and the parity check's numbers: enough to
+use the graphs with onnxruntime alone.
 
 The export checks itself: every graph runs in onnxruntime and in PyTorch (the trained model) on
 random inputs of several lengths and batch sizes; the largest absolute difference is printed, and
@@ -84,7 +88,6 @@ def _check_cell(run_dir) -> None:
 
 def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
     """Export the run in ``run_dir`` into folder ``out``; returns the manifest."""
-    from recurrente.export.task_graphs import GRAPHS
     from recurrente.train.run import load_run
     from recurrente.export import OPSETS
     if isinstance(opset, bool) or not isinstance(opset, int) or \
@@ -94,15 +97,14 @@ def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
     ort = _onnxruntime()
     _check_cell(run_dir)
     run = load_run(run_dir, device="cpu", implementation="native")
-    if run.spec.name not in GRAPHS:
-        raise UserError(f"export of a {run.spec.title} run is not available")
+    part = _export_part(run.spec)
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty; export into a new folder")
     staging = Path(tempfile.mkdtemp(prefix=".export.", dir=out.parent if out.parent.exists()
                                     else None))
     try:
-        manifest = _write(run, GRAPHS[run.spec.name](run.model), staging, opset, ort, log)
+        manifest = _write(run, part, staging, opset, ort, log)
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
             out.rmdir()
@@ -112,10 +114,21 @@ def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
     return manifest
 
 
-def _write(run, graphs, folder: Path, opset: int, ort, log) -> dict:
+def _export_part(spec):
+    """The task's ``export`` module, or a refusal naming the tasks that have one."""
+    part = spec.part("export")
+    if part is not None:
+        return part
+    from recurrente.tasks import registry
+    able = [n for n in registry.names() if registry.task(n).part("export") is not None]
+    raise UserError(f"a {spec.title} run cannot be exported (its task has no export part); "
+                    f"the tasks that can be exported are {', '.join(able) or 'none'}")
+
+
+def _write(run, part, folder: Path, opset: int, ort, log) -> dict:
     manifest = {"format": "recurrente-onnx", "version": 1, "task": run.spec.name,
                 "model": run.config["model"], "opset": opset, "graphs": {}}
-    for graph in graphs:
+    for graph in part.graphs(run):
         path = folder / f"{graph.name}.onnx"
         to_onnx(graph, path, opset)
         diff = parity(graph, path, ort)
@@ -128,7 +141,8 @@ def _write(run, graphs, folder: Path, opset: int, ort, log) -> dict:
                                           **_signature(path)}
     for role, vocab in run.vocabs.items():
         vocab.save(folder / "vocabs" / f"{role}.json")
-    manifest.update(_task_facts(run, folder))
+    if hasattr(part, "facts"):
+        manifest.update(part.facts(run, folder))
     atomic_write_json(folder / "manifest.json", manifest)
     return manifest
 
@@ -145,36 +159,3 @@ def _signature(path: Path) -> dict:
                  "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]}
                 for v in values]
     return {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output)}
-
-
-def _task_facts(run, folder: Path) -> dict:
-    """What a caller needs besides the graphs: specials, labels, tags, the CRF."""
-    model, facts = run.model, {}
-    source = run.vocabs.get("source")
-    if run.spec.name == "lm":
-        facts["tokenizer"] = {"kind": source.kind, "normalization": source.normalization,
-                              "unk_id": source.unk_id}
-        facts["direction"] = model._config.get("direction", "forward")
-    elif run.spec.name == "classify":
-        facts.update(labels=run.vocabs["labels"].itos, pad_id=source.pad_id,
-                     unk_id=source.unk_id, split=source.split, lowercase=source.lowercase,
-                     max_len=run.options.max_len)
-    elif run.spec.name == "translate":
-        target = run.vocabs["target"]
-        facts.update(source_split=source.split, target_split=target.split,
-                     lowercase=source.lowercase, pad_id=target.pad_id, unk_id=target.unk_id,
-                     bos_id=target.bos_id, eos_id=target.eos_id,
-                     decoding="run encoder once, then decoder_step from <bos> feeding each "
-                              "argmax (or a beam) until <eos>")
-    else:
-        facts.update(tags=model.tags, scheme=model._config["scheme"], pad_id=0, unk_id=1,
-                     max_word_chars=30, lowercase=source.lowercase,
-                     head=model._config["head"])
-        if model.crf is not None:
-            trans, start, end = model.crf._masked(torch.float64, float("-inf"))
-            finite = lambda t: [None if not np.isfinite(x) else x for x in t]  # noqa: E731
-            atomic_write_json(folder / "crf.json", {
-                "transitions": [finite(row) for row in trans.tolist()],
-                "start": finite(start.tolist()), "end": finite(end.tolist())})
-            facts["crf"] = "crf.json"
-    return facts

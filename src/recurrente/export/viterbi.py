@@ -7,12 +7,21 @@ With ``emit (T, N)`` from the ONNX graph and the CRF's ``transitions (N, N)``, `
     δ_t(j) = emit_t(j) + max_i(δ_{t-1}(i) + trans_ij),    bp_t(j) = argmax_i(...)
     y_T = argmax_j(δ_T(j) + end_j),  then y_{t-1} = bp_t(y_t)
 
+Nothing here is particular to one model: any linear-chain CRF's exported scores decode so.
 This module imports NumPy only.
 """
 
 import json
 
 import numpy as np
+
+
+def crf_json(transitions, start, end) -> dict:
+    """What ``crf.json`` holds, from arrays ``(N, N)``, ``(N,)``, ``(N,)``: nested lists with
+    ``None`` for ``-inf`` (JSON has no infinity); :func:`load_crf` reads it back."""
+    finite = lambda v: [None if not np.isfinite(x) else float(x) for x in v]  # noqa: E731
+    return {"transitions": [finite(row) for row in np.asarray(transitions)],
+            "start": finite(np.asarray(start)), "end": finite(np.asarray(end))}
 
 
 def load_crf(path) -> dict:

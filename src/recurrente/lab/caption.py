@@ -34,7 +34,8 @@ from recurrente.tasks.base import LossOutput, Task
 from recurrente.tasks.seq2seq import search
 from recurrente.tasks.seq2seq.decoder import Decoder
 from recurrente.tasks.seq2seq.metrics import error_rate, exact_match
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 NAMES = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"]
 CAPTIONS_PNG, CAPTION_JSON = "captions.png", "caption.json"

@@ -22,7 +22,8 @@ from recurrente.io import atomic_write_text
 from recurrente.lab.model import build_model, check_cell, make_batches, make_evaluator
 from recurrente.lab.tasks import LabTask, make_task
 from recurrente.layers.registry import DEFAULT
-from recurrente.train.trainer import TrainConfig, Trainer
+from recurrente.train.config import TrainConfig
+from recurrente.train.trainer import Trainer
 
 CURVES_PNG, RESULTS_JSON = "learning_curves.png", "results.json"
 FLOW_PNG, FLOW_JSON = "gradient_flow.png", "gradient_flow.json"

@@ -2,15 +2,16 @@
 
 Routes::
 
-    GET  /                              the web page (one self-contained file, no CDN)
+    GET  /                              the web page: a panel per model, from its task's folder
     GET  /health                        {"status": "ok"}; never waits for a model, needs no key
-    GET  /v1/models                     every model: name, task, endpoints, labels/tags, limits
-    POST /v1/models/{name}/generate     language model: server-sent events as the text is written
-    POST /v1/models/{name}/score        language model: loss and perplexity of a text
-    POST /v1/models/{name}/classify     classifier: label and class probabilities per text
-    POST /v1/models/{name}/tag          tagger: tokens, tags, entities with offsets and scores
-    POST /v1/models/{name}/translate    translator: translations (and attention weights)
-    GET  /docs, /openapi.json           FastAPI's OpenAPI page and schema
+    GET  /v1/models                     every model: name, task, endpoints, its details, limits
+    POST /v1/models/{name}/{endpoint}   each endpoint of the loaded models' tasks: the body and
+                                        the answer its task's serve module describes
+    GET  /docs, /openapi.json           FastAPI's OpenAPI page and schema, every endpoint in it
+
+The model routes come from the tasks (:class:`~recurrente.serve.predictors.Endpoint`): one
+route per endpoint name of the predictors given, each request answered by the predictor it
+names (404 with a sentence when that model answers other endpoints).
 
 With an API key every ``/v1`` request needs ``Authorization: Bearer KEY``; ``/``, ``/health``,
 ``/docs`` and ``/openapi.json`` hold no model, name or data and stay open (the page asks for the
@@ -27,60 +28,21 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recurrente.errors import UserError
 from recurrente.serve.limits import (BodyLimit, Gate, Limits, RequestError, authorized, check_chars,
                                      check_texts, send_error)
-from recurrente.serve.predictors import Predictor
+from recurrente.serve.predictors import Endpoint, Predictor
 
 log = logging.getLogger("recurrente.serve")
 OPEN_PATHS = ("/", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
 STREAM_CHUNK_S = 0.02  # model work per generation chunk: other requests take turns between
-
-
-# ----------------------------------------------------------------------------- request bodies
-
-class Strict(BaseModel):
-    """Types as given (no "5" for 5), no unknown fields, no NaN or infinity."""
-    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
-
-
-class GenerateRequest(Strict):
-    prime: Optional[str] = Field(None, description="text to start from (default: a line break)")
-    length: int = Field(200, description="tokens to generate (at most --max-tokens)")
-    temperature: float = Field(1.0, description="0 = greedy")
-    top_k: Optional[int] = Field(None, description="sample among the k most likely tokens")
-    top_p: Optional[float] = Field(None, description="nucleus: smallest set with mass p")
-    seed: Optional[int] = Field(None, description="make the sample reproducible")
-
-
-class ScoreRequest(Strict):
-    text: str
-
-
-class TextsRequest(Strict):
-    text: Optional[str] = Field(None, description="one text (or give texts)")
-    texts: Optional[List[str]] = Field(None, description="several texts (at most --max-texts)")
-
-
-class ClassifyRequest(TextsRequest):
-    top_k: Optional[int] = Field(None, description="classes per text (default: all)")
-
-
-class TagRequest(TextsRequest):
-    nbest: int = Field(1, description="k-best tag sequences (a CRF tagger)")
-
-
-class TranslateRequest(TextsRequest):
-    beam: int = Field(1, description="beam size (1: greedy; at most --max-beam)")
-    attention: bool = Field(False, description="also return the attention weights")
 
 
 # ----------------------------------------------------------------------------- the app
@@ -89,10 +51,12 @@ def create_app(predictors: List[Predictor], limits: Optional[Limits] = None,
                api_key: Optional[str] = None, allowed_hosts: Optional[List[str]] = None):
     """The ASGI app serving ``predictors`` (names unique), wrapped in the key check and the
     body-size limit; with ``allowed_hosts``, a request whose ``Host`` header names another
-    host is refused (a web page that rebinds its domain to 127.0.0.1 cannot drive the models)."""
+    host is refused (a web page that rebinds its domain to 127.0.0.1 cannot drive the models).
+    The model routes are the endpoints of the predictors' tasks (:func:`endpoints_of`)."""
     limits = limits or Limits()
     models = {p.name: p for p in predictors}
     assert len(models) == len(predictors), "predictor names must be unique"
+    endpoints = endpoints_of(predictors)
     executor = ThreadPoolExecutor(max_workers=len(predictors) + 1,
                                   thread_name_prefix="recurrente-model")
     gates = {p.name: Gate(p.name, limits, executor) for p in predictors}
@@ -103,24 +67,42 @@ def create_app(predictors: List[Predictor], limits: Optional[Limits] = None,
         executor.shutdown(wait=False, cancel_futures=True)
 
     from recurrente import __version__
+    answers = f": {', '.join(endpoints)}" if endpoints else ""
     app = FastAPI(title="recurrente", version=__version__, lifespan=lifespan,
-                  description="Recurrent networks trained with recurrente: generate, score, "
-                              "classify, tag, translate. Errors are {\"error\": sentence}.")
+                  description=f"Recurrent networks trained with recurrente{answers}. Errors are "
+                              f"{{\"error\": sentence}}.")
     app.state.limits, app.state.models = limits, models
     _add_error_handlers(app)
-    _add_routes(app, models, gates, limits)
+    _add_routes(app, models, limits, predictors)
+    _add_model_routes(app, endpoints, models, gates, limits)
     wrapped = BodyLimit(app, limits.max_body)
     wrapped = KeyCheck(wrapped, api_key) if api_key else wrapped
     wrapped = HostCheck(wrapped, allowed_hosts) if allowed_hosts else wrapped
     return HeadAsGet(wrapped)
 
 
-def _add_routes(app: FastAPI, models: dict, gates: dict, limits: Limits) -> None:
-    from recurrente.serve.page import page_response
+def endpoints_of(predictors: List[Predictor]) -> Dict[str, Endpoint]:
+    """name -> :class:`~recurrente.serve.predictors.Endpoint` of every route the predictors'
+    tasks have, in the order they come; two tasks may share a name only with one request body
+    (one route checks it for both)."""
+    found: Dict[str, Endpoint] = {}
+    for p in predictors:
+        for endpoint in p.routes:
+            first = found.setdefault(endpoint.name, endpoint)
+            if first.request is not endpoint.request:
+                raise ValueError(f"two tasks answer {endpoint.name!r} with different request "
+                                 f"bodies ({first.request.__name__} and "
+                                 f"{endpoint.request.__name__}); one route cannot check both")
+    return found
+
+
+def _add_routes(app: FastAPI, models: dict, limits: Limits, predictors: List[Predictor]) -> None:
+    from recurrente.serve.page import page_html, page_response
+    html = page_html(predictors)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page():
-        return page_response()
+        return page_response(html)
 
     @app.get("/health")
     async def health():
@@ -130,50 +112,67 @@ def _add_routes(app: FastAPI, models: dict, gates: dict, limits: Limits) -> None
     async def list_models():
         return {"models": [p.info() for p in models.values()], "limits": limits.flags()}
 
-    @app.post("/v1/models/{name}/generate", response_class=StreamingResponse,
-              responses={200: {"content": {"text/event-stream": {}},
-                               "description": "events `text` {text}, then `done` {tokens, "
-                                              "text, full_text, seconds} or `error` {error}"}})
-    async def generate(name: str, body: GenerateRequest):
-        p = _find(models, name, "generate")
-        if body.prime is not None:
-            check_chars(body.prime, limits, "the prime")
-        gen = p.start(body.prime, body.length, body.temperature, body.top_k, body.top_p,
-                      body.seed, limits)
-        gates[name].check_room()
-        return StreamingResponse(_events(gates[name], gen, limits),
+
+def _add_model_routes(app: FastAPI, endpoints: Dict[str, Endpoint], models: dict,
+                      gates: dict, limits: Limits) -> None:
+    """A route per endpoint, then one for every other endpoint name: a 404 that says what the
+    model does answer (a task none of the loaded models has is no route of its own)."""
+    for endpoint in endpoints.values():
+        _add_endpoint(app, endpoint, models, gates, limits)
+
+    @app.post("/v1/models/{name}/{endpoint}", include_in_schema=False)
+    async def other(name: str, endpoint: str):
+        asked = repr(_shown(endpoint, 40))
+        _find(models, name, asked)
+        raise RequestError(404, f"model {name!r} has no route for {asked}")
+
+
+def _add_endpoint(app: FastAPI, endpoint: Endpoint, models: dict, gates: dict,
+                  limits: Limits) -> None:
+    """``POST /v1/models/{name}/<endpoint>``: the body checked against the endpoint's request
+    model, then answered by the predictor called ``name`` (a 404 sentence when there is none,
+    or when it answers other endpoints)."""
+
+    async def answer(name: str, body: endpoint.request):
+        p = _find(models, name, endpoint.name)
+        own = next(e for e in p.routes if e.name == endpoint.name)
+        result = await own.answer(p, body, Call(gates[name], limits))
+        return {"model": name, **result} if isinstance(result, dict) else result
+
+    app.post(f"/v1/models/{{name}}/{endpoint.name}", name=endpoint.name,
+             summary=endpoint.summary or None, responses=endpoint.responses)(answer)
+
+
+class Call:
+    """What an endpoint's answer gets besides its predictor and body: the limits, the text
+    checks, and the model's gate, which every piece of model work goes through (in a worker
+    thread, one at a time per model, within ``--max-seconds``)."""
+
+    def __init__(self, gate: Gate, limits: Limits):
+        self.gate, self.limits = gate, limits
+
+    def texts(self, body) -> List[str]:
+        """The ``text`` or ``texts`` of a :class:`~recurrente.serve.requests.TextsRequest`,
+        checked (exactly one of them, ``--max-texts``, ``--max-chars``, Unicode)."""
+        return check_texts(body.model_dump(), self.limits)
+
+    def chars(self, text: str, what: str = "a text") -> str:
+        """``text`` checked (``--max-chars``, Unicode); ``what`` names it in the sentence."""
+        return check_chars(text, self.limits, what)
+
+    async def run(self, fn):
+        """``fn()`` in a worker thread under the model's gate: its result, or a 408 or 503
+        sentence past ``--max-seconds`` or ``--max-queue``."""
+        deadline = asyncio.get_running_loop().time() + self.limits.max_seconds
+        return await self.gate.run(fn, deadline)
+
+    def stream(self, gen) -> StreamingResponse:
+        """A generation as server-sent events (see :func:`_events`: what ``gen`` must have),
+        advanced chunk by chunk under the model's gate; a 503 now when its queue is full."""
+        self.gate.check_room()
+        return StreamingResponse(_events(self.gate, gen, self.limits),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    @app.post("/v1/models/{name}/score")
-    async def score(name: str, body: ScoreRequest):
-        p = _find(models, name, "score")
-        text = check_chars(body.text, limits)
-        return {"model": name, **await _call(gates[name], lambda: p.score(text), limits)}
-
-    @app.post("/v1/models/{name}/classify")
-    async def classify(name: str, body: ClassifyRequest):
-        p = _find(models, name, "classify")
-        texts = check_texts(body.model_dump(), limits)
-        p.check(body.top_k)
-        work = lambda: p.classify(texts, body.top_k)  # noqa: E731
-        return {"model": name, "results": await _call(gates[name], work, limits)}
-
-    @app.post("/v1/models/{name}/tag")
-    async def tag(name: str, body: TagRequest):
-        p = _find(models, name, "tag")
-        texts = check_texts(body.model_dump(), limits)
-        p.check(body.nbest, limits)
-        work = lambda: p.tag(texts, body.nbest)  # noqa: E731
-        return {"model": name, "results": await _call(gates[name], work, limits)}
-
-    @app.post("/v1/models/{name}/translate")
-    async def translate(name: str, body: TranslateRequest):
-        p = _find(models, name, "translate")
-        texts = check_texts(body.model_dump(), limits)
-        p.check(body.beam, body.attention, limits)
-        work = lambda: p.translate(texts, body.beam, body.attention)  # noqa: E731
-        return {"model": name, "results": await _call(gates[name], work, limits)}
 
 
 def _find(models: dict, name: str, endpoint: str) -> Predictor:
@@ -181,21 +180,17 @@ def _find(models: dict, name: str, endpoint: str) -> Predictor:
     a lookup in what was loaded: a name never reaches the file system."""
     p = models.get(name)
     if p is None:
-        shown = name if len(name) <= 60 else name[:57] + "..."
-        raise RequestError(404, f"no model named {shown!r}; this server has "
+        raise RequestError(404, f"no model named {_shown(name, 60)!r}; this server has "
                                 f"{', '.join(sorted(models)) or 'none'} (GET /v1/models)")
     if endpoint not in p.endpoints:
-        why = getattr(p, "reason", None)
-        if why:
-            raise RequestError(404, f"model {name!r} cannot {endpoint}: {why}")
         raise RequestError(404, f"model {name!r} is a {p.title}: it answers "
-                                f"{' and '.join(p.endpoints)}, not {endpoint}")
+                                f"{' and '.join(p.endpoints) or 'nothing'}, not {endpoint}")
     return p
 
 
-async def _call(gate: Gate, fn, limits: Limits):
-    deadline = asyncio.get_running_loop().time() + limits.max_seconds
-    return await gate.run(fn, deadline)
+def _shown(text: str, limit: int) -> str:
+    """A name from a request's path, short enough for an error sentence."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _sse(event: str, data: dict) -> bytes:
@@ -204,7 +199,9 @@ def _sse(event: str, data: dict) -> bytes:
 
 async def _events(gate: Gate, gen, limits: Limits):
     """The generation as server-sent events: ``text`` pieces as they are written, then
-    ``done`` (or ``error`` with a sentence, e.g. past the time limit)."""
+    ``done`` (or ``error`` with a sentence, e.g. past the time limit). ``gen`` has ``done``,
+    ``new`` (the tokens so far), ``advance(max_seconds=...)`` (a short piece of work: the text
+    it adds), ``text()`` and ``full_text()`` (prime and text, in reading order)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + limits.max_seconds

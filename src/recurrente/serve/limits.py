@@ -34,10 +34,10 @@ from recurrente.errors import UserError
 class Limits:
     """The per-request limits; each breach is a 4xx with one sentence (see the module doc)."""
     max_body: int = 65536        # bytes of a request body
-    max_chars: int = 4000        # characters of one text (prime, sentence, text to score)
-    max_texts: int = 32          # texts in one classify/tag/translate request
-    max_tokens: int = 2000       # tokens one generate request may ask for
-    max_beam: int = 16           # beam size (and n-best) of translate/tag
+    max_chars: int = 4000        # characters of one text of a request
+    max_texts: int = 32          # texts in one request that takes several
+    max_tokens: int = 2000       # tokens one streamed generation may ask for
+    max_beam: int = 16           # beam size (and n-best) of a search
     max_seconds: float = 30.0    # model time of one request, waiting for the model included
     max_queue: int = 64          # requests waiting for one model before 503
 

@@ -99,11 +99,13 @@ class TaskSpec:
     name (``bidirectional`` is set by ``--unidirectional``); ``guessed``: options the data fills
     when they are not given (a classifier's columns), saved as filled, so a resume that leaves
     them out means the same. ``summarize(best: dict, prepared)
-    -> dict``: task-specific lines of the summary from the best evaluation.
+    -> dict``: task-specific lines of the summary from the best evaluation. ``package``: the
+    task's folder, where :meth:`part` finds its ``cli``, ``serve`` and ``export`` modules.
     """
     name: str
     title: str
     model_class: str
+    package: str  # the task's folder as a module path: ``__package__`` of its task.py
     options: type
     prepare: Callable
     build: Callable
@@ -112,6 +114,18 @@ class TaskSpec:
     summarize: Callable = field(default=lambda best, prepared: {})
     flag_names: Dict[str, str] = field(default_factory=dict)  # field -> its flag, where not --field
     guessed: Tuple[str, ...] = ()  # fields the data fills when not given (saved as filled)
+
+    def part(self, name: str, required: bool = False):
+        """The module ``name`` of the task's folder (``cli``, ``serve``, ``export``, ``model``),
+        imported on first use; None for a part the task does not have, unless ``required``."""
+        import importlib
+        module = f"{self.package}.{name}"
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module or required:
+                raise
+            return None
 
     @property
     def default_monitor(self) -> str:

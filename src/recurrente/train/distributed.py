@@ -125,7 +125,7 @@ class DataParallel(Local):
 
     def __init__(self, device: str = "auto"):
         import torch.distributed as dist
-        from recurrente.train.trainer import resolve_device
+        from recurrente.device import resolve_device
         super().__init__()
         self.dist, self.ddp = dist, None
         on_cuda = resolve_device(device).type == "cuda"

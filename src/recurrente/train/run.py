@@ -6,7 +6,7 @@
 
     config.json        {"task", "model", "data", "options", "resumes"}
     vocabs/<role>.json the vocabularies (source, labels, ...): vocabs/source.json for a language
-                       model (older runs: tokenizer.json, still read)
+                       model
     model.safetensors  the best weights by the monitored metric
     last/              the resume point
     metrics.jsonl      the log
@@ -15,7 +15,7 @@ Nothing is written before the options are known to be valid and the model is bui
 directory is created when training starts, so a refused run leaves the disk as it was.
 
 Starting: ``--out`` must not hold a run. Resuming: the options must be the run's own, except
-those in :data:`~recurrente.train.trainer.CHANGEABLE_ON_RESUME` (budgets, learning rate, ...),
+those in :data:`~recurrente.train.config.CHANGEABLE_ON_RESUME` (budgets, learning rate, ...),
 whose new values are recorded; the data must have the same digests. A run killed before its
 first checkpoint has a ``config.json`` but nothing to resume: ``--resume`` then starts it afresh
 from its saved options, and says so.
@@ -42,10 +42,10 @@ from recurrente.tasks import registry
 from recurrente.tasks.base import Prepared, TaskSpec
 from recurrente.train import checkpoint, distributed
 from recurrente.train.callbacks import Checkpointer, MetricsLog, ProgressBar
-from recurrente.train.trainer import CHANGEABLE_ON_RESUME, TrainConfig, Trainer
+from recurrente.train.config import CHANGEABLE_ON_RESUME, TrainConfig
+from recurrente.train.trainer import Trainer
 
 VOCABS = "vocabs"
-OLD_TOKENIZER = "tokenizer.json"
 
 
 # ----------------------------------------------------------------------------- options
@@ -204,20 +204,14 @@ def _how_to_start(out: Path, resume: bool, log) -> str:
         return "resume"
     log(f"{out} has no checkpoint yet (the run stopped before its first one): starting it "
         f"afresh from its saved options")
-    for stale in (checkpoint.WEIGHTS, "metrics.jsonl", OLD_TOKENIZER):
+    for stale in (checkpoint.WEIGHTS, "metrics.jsonl"):
         (out / stale).unlink(missing_ok=True)
     shutil.rmtree(out / VOCABS, ignore_errors=True)
     return "restart"
 
 
 def _check_same_data(config: dict, data: Prepared, out: Path) -> None:
-    before = config.get("data", {})
-    saved = before.get("fingerprint")
-    if saved is None:  # a run from before fingerprints: its source digest
-        saved, now = before.get("source", {}).get("sha256"), data.record.get("source", {}).get("sha256")
-    else:
-        now = _jsonable(data.fingerprint)
-    if saved != now:
+    if config.get("data", {}).get("fingerprint") != _jsonable(data.fingerprint):
         raise UserError(f"--resume: the data differs from what {out} was trained on (its digest "
                         f"changed); resume with the same data, or start a new --out")
 
@@ -257,14 +251,9 @@ def save_vocabs(out: Path, vocabs: dict) -> None:
 
 
 def load_vocabs(out) -> dict:
-    """role -> vocabulary of a run; a language-model run from before roles has ``tokenizer.json``,
-    which is its ``source`` vocabulary."""
+    """role -> vocabulary of a run (``vocabs/<role>.json``)."""
     from recurrente.data.vocab import load_vocab
-    out = Path(out)
-    vocabs = {p.stem: load_vocab(p) for p in sorted((out / VOCABS).glob("*.json"))}
-    if not vocabs and (out / OLD_TOKENIZER).exists():
-        vocabs["source"] = load_vocab(out / OLD_TOKENIZER)
-    return vocabs
+    return {p.stem: load_vocab(p) for p in sorted((Path(out) / VOCABS).glob("*.json"))}
 
 
 # ----------------------------------------------------------------------------- loading
@@ -286,6 +275,17 @@ def recorded_split(run, split: str, read_splits):
     return splits[split]
 
 
+def task_of_run(directory, config: Optional[dict] = None) -> TaskSpec:
+    """The spec of the task that trained ``directory``, by the model class its ``config.json``
+    names (a UserError if it is not a run, or stopped before its model was set up)."""
+    config = checkpoint.read_config(directory) if config is None else config
+    name = config.get("model", {}).get("class")
+    if name is None:
+        raise UserError(f"{directory}/{checkpoint.CONFIG} has no model section; the run stopped "
+                        f"before it was set up")
+    return registry.task_of_model(name)
+
+
 @dataclass
 class LoadedRun:
     """A trained run, ready for evaluation or prediction."""
@@ -304,14 +304,11 @@ def load_run(directory, device: str = "cpu", implementation: Optional[str] = Non
              task: Optional[str] = None) -> LoadedRun:
     """Model (best weights), spec and vocabularies of any task's run directory, by the model
     class its ``config.json`` names; ``task``: refuse a run of another task, in one sentence."""
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     directory = Path(directory)
     config = checkpoint.read_config(directory)
-    name = config.get("model", {}).get("class")
-    if name is None:
-        raise UserError(f"{directory}/{checkpoint.CONFIG} has no model section; the run stopped "
-                        f"before it was set up")
-    spec = registry.task_of_model(name)
+    spec = task_of_run(directory, config)
+    name = spec.model_class
     if task is not None and spec.name != task:
         raise UserError(f"{directory} is a {spec.title} run, not a "
                         f"{registry.task(task).title} one")

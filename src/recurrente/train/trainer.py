@@ -31,102 +31,17 @@ from typing import Callable, List, Optional
 
 import torch
 
+from recurrente.device import move_to, resolve_device
 from recurrente.errors import UserError
 from recurrente.layers.state import LSTMState, detach_state
-from recurrente.train.averaging import WeightAverage, check_average
+from recurrente.train.averaging import WeightAverage
+from recurrente.train.config import TrainConfig
 from recurrente.train.distributed import Local
-from recurrente.train.precision import Precision, check_precision
-from recurrente.train.optim import (OPTIMIZERS, SCHEDULES, Plateau, cosine_factor,
-                                    make_optimizer, wsd_factor)
+from recurrente.train.precision import Precision
+from recurrente.train.optim import Plateau, cosine_factor, make_optimizer, wsd_factor
 
 
-@dataclass
-class TrainConfig:
-    optimizer: str = "adamw"
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.0
-    clip: Optional[float] = 1.0  # max global gradient norm; None or 0 disables clipping
-    schedule: str = "cosine"  # cosine | wsd | plateau | constant
-    warmup: float = 0.02  # fraction of the run spent warming up (cosine, wsd)
-    epochs: Optional[int] = None
-    max_steps: Optional[int] = None
-    time_budget: Optional[float] = None  # seconds of training, evaluation excluded
-    eval_every: int = 200
-    patience: Optional[int] = None  # early stop after this many evals without improvement
-    log_every: int = 10
-    seed: int = 0
-    device: str = "auto"
-    monitor: Optional[str] = None  # the evaluation metric the best checkpoint follows (task's)
-    average: Optional[str] = None  # averaged weights from: "nt" or a fraction of the run
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; recurrente.train.precision)
-
-    def validate(self) -> None:
-        """One sentence for the first option out of range (NaN and infinities included), so
-        that a refused run is refused before anything is read, built or written."""
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(f"unknown optimizer {self.optimizer!r}; expected one of "
-                            f"{', '.join(OPTIMIZERS)}")
-        check_average(self.average)
-        check_precision(self.precision)
-        if self.schedule not in SCHEDULES:
-            raise UserError(f"unknown schedule {self.schedule!r}; expected {', '.join(SCHEDULES)}")
-        if not (self.epochs or self.max_steps or self.time_budget):
-            raise UserError("expected at least one of --epochs, --max-steps or --time-budget")
-        for name in ("lr", "epochs", "max_steps", "time_budget", "eval_every", "log_every",
-                     "patience"):
-            value = getattr(self, name)
-            if value is not None and not (_finite(value) and value > 0):
-                raise UserError(f"expected --{name.replace('_', '-')} a finite number > 0, got "
-                                f"{value}")
-        for name in ("clip", "weight_decay", "momentum", "warmup"):
-            value = getattr(self, name)
-            if value is not None and not (_finite(value) and value >= 0):
-                raise UserError(f"expected --{name.replace('_', '-')} a finite number >= 0, got "
-                                f"{value}")
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
-
-
-# Training options that ``--resume`` lets a user change (and records); every other option of a
-# run (data, model, optimizer, seed, schedule shape) would make the resumed run another one.
-CHANGEABLE_ON_RESUME = frozenset({"lr", "weight_decay", "momentum", "clip", "epochs", "max_steps",
-                                  "time_budget", "eval_every", "patience", "log_every", "device"})
 MODES = ("min", "max")
-
-
-def move_to(batch, device: torch.device):
-    """``batch`` with every tensor in it on ``device`` (tuples, lists and dicts, nested)."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(move_to(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: move_to(v, device) for k, v in batch.items()}
-    return batch
-
-
-def resolve_device(name) -> torch.device:
-    if isinstance(name, torch.device):
-        return name
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for, but torch sees no CUDA device here")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise UserError(f"expected --device auto, cpu or cuda, got {name!r}")
-    try:
-        device = torch.device(name)
-    except RuntimeError:  # "cudax", "cuda:-1"
-        raise UserError(f"expected --device auto, cpu, cuda or cuda:N, got {name!r}") from None
-    if device.type == "cuda" and device.index is not None and \
-            device.index >= torch.cuda.device_count():
-        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA "
-                        f"device(s), numbered from 0")
-    return device
 
 
 @dataclass

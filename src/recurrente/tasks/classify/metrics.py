@@ -15,8 +15,6 @@ import json
 from typing import List, Optional
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 
 def confusion(gold: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -38,25 +36,6 @@ def scores(matrix: np.ndarray) -> dict:
             "macro_f1": float(f1[seen].mean()) if seen.any() else 0.0,
             "precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(),
             "support": actual.astype(int).tolist()}
-
-
-@torch.inference_mode()
-def evaluate_examples(model, examples, batch_size: int = 64, report: bool = False) -> dict:
-    """Summed cross-entropy over the examples, accuracy and macro-F1 (and, with ``report``, the
-    per-class scores and the confusion matrix)."""
-    from recurrente.tasks.classify.data import probabilities
-    probs = probabilities(model, examples.ids, batch_size)  # (N, C)
-    gold = np.asarray(examples.labels, dtype=np.int64)
-    nll = F.nll_loss(torch.from_numpy(np.log(np.clip(probs, 1e-300, None))),
-                     torch.from_numpy(gold), reduction="sum")
-    matrix = confusion(gold, probs.argmax(1), probs.shape[1])
-    result = scores(matrix)
-    out = {"loss": float(nll) / max(1, len(gold)), "accuracy": result["accuracy"],
-           "macro_f1": result["macro_f1"], "examples": int(len(gold))}
-    if report:
-        out.update({k: result[k] for k in ("precision", "recall", "f1", "support")},
-                   confusion=matrix.tolist())
-    return out
 
 
 def table(result: dict, labels: List[str]) -> str:

@@ -86,14 +86,14 @@ class SequenceClassifier(Task):
     @torch.inference_mode()
     def predict_ids(self, sequences: List[np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Class probabilities ``(N, C)`` of id sequences, in their order (batched by length)."""
-        from recurrente.tasks.classify.data import probabilities
+        from recurrente.tasks.classify.inference import probabilities
         return probabilities(self, sequences, batch_size)
 
     def predict(self, texts: List[str], top_k: int = 1, batch_size: int = 64,
                 max_len: Optional[int] = None) -> List[dict]:
         """``[{"label", "probability", "top": [(label, p), ...]}]``, one per text (needs the
         vocabularies: a model from :meth:`load`)."""
-        from recurrente.tasks.classify.data import predict_texts
+        from recurrente.tasks.classify.inference import predict_texts
         return predict_texts(self, texts, top_k, batch_size, max_len)
 
     # -- files -------------------------------------------------------------------------------

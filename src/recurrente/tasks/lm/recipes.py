@@ -18,7 +18,7 @@ The two facts the rule needs are measured:
   predicts them all, and a busy or a faster machine gets the size that fits it;
 * tokens needed: the training tokens after which a size's held-out loss stays below the next
   smaller size's at equal time, from learning curves measured by ``python -m
-  benchmarks.lm_sizes`` (see the README).
+  benchmarks.lm_sizes`` (docs/language-model.md).
 
 The log says which recipe and size were chosen, and why.
 """
@@ -107,7 +107,7 @@ def measure_rate(opts, size: Size, vocab_size: int) -> float:
     import torch
 
     from recurrente.tasks.lm.model import LanguageModel
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     device = resolve_device(opts.train.device)
     state = torch.get_rng_state()  # the probe must not move the run's random streams
     cuda_state = torch.cuda.get_rng_state_all() if device.type == "cuda" else None

@@ -15,7 +15,8 @@ def tokenizer_of(run):
 
 def split_ids(run, split: str) -> np.ndarray:
     """Re-create the run's own ``split`` from its recorded corpus, checking it is the same text."""
-    from recurrente.tasks.lm.data import LMOptions, prepare_data
+    from recurrente.tasks.lm.data import prepare_data
+    from recurrente.tasks.lm.options import LMOptions
     data = run.config.get("data", {})
     spec = data.get("corpus")
     if data.get("source", {}).get("kind") == "stdin":

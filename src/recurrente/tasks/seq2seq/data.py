@@ -1,4 +1,4 @@
-"""A translator's options and data: pairs → splits → two vocabularies → padded batches.
+"""A translator's data: pairs → splits → two vocabularies → ids → padded batches.
 
 Pairs come from a tab-separated file or two aligned files (:mod:`recurrente.data.parallel`),
 ``--reverse`` swapping the direction. Without ``--valid``/``--test``, 5% and 5% of the
@@ -11,58 +11,19 @@ the log. Pairs with a side longer than ``--max-len`` tokens are left out of ever
 log says how many).
 """
 
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from dataclasses import dataclass
+from typing import Dict, List
 
 import numpy as np
 
-from recurrente.data.padded import BucketBatches, pad
+from recurrente.data.padded import pad
 from recurrente.data.parallel import Pairs, read_aligned, read_tsv_pairs
 from recurrente.data.vocab import BOS, EOS, PAD, UNK, Vocab, split_text
-from recurrente.errors import UserError, check_choice
-from recurrente.layers.factory import TASK_CELLS
-from recurrente.layers.registry import DEFAULT
-from recurrente.tasks.base import Prepared
-from recurrente.train.trainer import TrainConfig
+from recurrente.errors import UserError
+from recurrente.tasks.seq2seq.options import TranslatorOptions
 
 MAX_HELD_OUT = 1000  # pairs per held-out split at most (greedy decoding of each at every eval)
 SPLITS_DIR = "splits"
-
-
-@dataclass
-class TranslatorOptions:
-    """Everything a translation run is made of (the CLI's options, one field each)."""
-    data: Optional[str] = None  # a TSV file of pairs
-    source: Optional[str] = None  # or two aligned files
-    target: Optional[str] = None
-    valid: Optional[str] = None
-    test: Optional[str] = None
-    encoding: str = "utf-8"
-    reverse: bool = False
-    split: tuple = (0.9, 0.05, 0.05)  # train/valid/test of the distinct pairs
-    tokenizer: str = "word"  # word | char
-    lowercase: bool = False
-    min_freq: int = 1
-    vocab_size: Optional[int] = None  # per side
-    max_len: int = 50  # tokens per side
-    cell: str = "lstm"
-    implementation: str = DEFAULT
-    layers: int = 1
-    hidden: int = 128
-    embedding: Optional[int] = None
-    bidirectional: bool = True
-    attention: str = "general"
-    input_feeding: bool = True
-    dropout: float = 0.2
-    tie_embeddings: bool = False
-    label_smoothing: float = 0.1
-    teacher_forcing: float = 1.0
-    scheduled_sampling: Optional[str] = None
-    sampling_k: Optional[float] = None
-    sampling_steps: Optional[int] = None
-    batch_size: int = 32
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(time_budget=180.0,
-                                                                   eval_every=200))
 
 
 @dataclass
@@ -175,40 +136,7 @@ def pairs_text(pairs: List[tuple]) -> str:
     return "".join(f"{s}\t{t}\n" for s, t in pairs)
 
 
-# ----------------------------------------------------------------------------- the task's hooks
-
-def prepare(opts: TranslatorOptions, vocabs: Optional[dict] = None, stdin=None) -> Prepared:
-    """Splits, vocabularies (fitted on train only, or the resumed run's), batches, evaluator."""
-    _check(opts)
-    from recurrente.tasks.seq2seq.metrics import require_sacrebleu
-    require_sacrebleu()
-    splits = read_splits(opts)
-    filtered = {name: length_filter(p, opts) for name, p in splits.items()}
-    if not filtered["train"][0]:
-        raise UserError(f"every training pair has a side over --max-len {opts.max_len} tokens; "
-                        f"expected some shorter pairs, or a larger --max-len")
-    if vocabs is None:
-        vocabs = build_vocabs([t for t in filtered["train"][1]], opts)
-    encoded = {name: encode(kept, tokens, vocabs) for name, (kept, tokens, _) in filtered.items()}
-    train, valid = encoded["train"], encoded.get("valid")
-    target = vocabs["target"]
-    batches = BucketBatches([len(s) for s in train.sources],
-                            collate(train, target.bos_id, target.eos_id), opts.batch_size,
-                            opts.train.seed)
-    evaluate = None
-    if valid is not None and len(valid):
-        from recurrente.tasks.seq2seq.inference import evaluate_encoded
-        evaluate = lambda model: evaluate_encoded(model, valid, vocabs)  # noqa: E731
-    return Prepared(vocabs, batches, evaluate, _record(opts, splits, filtered),
-                    fingerprint={n: p.source.get("sha256") for n, p in splits.items()},
-                    description=f"{_name(opts)} ({len(train):,} train pairs, vocabularies "
-                                f"{len(vocabs['source']):,} → {len(target):,} "
-                                f"{'characters' if opts.tokenizer == 'char' else 'words'})",
-                    extra={"splits": splits, "encoded": encoded},
-                    notes=_notes(opts, splits, filtered),
-                    files={f"{SPLITS_DIR}/{n}.tsv": pairs_text(encoded[n].pairs)
-                           for n in ("valid", "test") if n in encoded})
-
+# ----------------------------------------------------------------------------- vocabularies, notes
 
 def build_vocabs(tokens: List[tuple], opts) -> dict:
     """Source ``<pad> <unk>`` and target ``<pad> <unk> <bos> <eos>`` vocabularies."""
@@ -218,65 +146,9 @@ def build_vocabs(tokens: List[tuple], opts) -> dict:
             "target": Vocab.build((t for _, t in tokens), specials=(PAD, UNK, BOS, EOS), **kw)}
 
 
-def _check(opts: TranslatorOptions) -> None:
-    from recurrente.tasks.seq2seq.attention import KINDS
-    from recurrente.train.teacher_forcing import KINDS as SCHEDULES
-    check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
-    check_choice("--attention", opts.attention, KINDS)
-    check_choice("--cell", opts.cell, TASK_CELLS)
-    _check_schedule(opts, [k for k in SCHEDULES if k != "constant"])
-    for flag, value in (("--max-len", opts.max_len), ("--hidden", opts.hidden),
-                        ("--layers", opts.layers), ("--batch-size", opts.batch_size),
-                        ("--min-freq", opts.min_freq), ("--embedding", opts.embedding or 1),
-                        ("--sampling-steps", opts.sampling_steps or 1)):
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
-    for flag, value, high in (("--dropout", opts.dropout, 1), ("--label-smoothing",
-                              opts.label_smoothing, 1)):
-        if not 0 <= value < high:
-            raise UserError(f"expected {flag} in [0, 1), got {value}")
-    if not 0 <= opts.teacher_forcing <= 1:
-        raise UserError(f"expected --teacher-forcing in [0, 1], got {opts.teacher_forcing}")
-
-
-def _check_schedule(opts: TranslatorOptions, kinds) -> None:
-    from recurrente.train.teacher_forcing import teacher_forcing_probability
-    kind = opts.scheduled_sampling
-    if kind is None:
-        given = [f for f, v in (("--sampling-k", opts.sampling_k),
-                                ("--sampling-steps", opts.sampling_steps)) if v is not None]
-        if given:
-            raise UserError(f"{given[0]} sets the schedule of --scheduled-sampling, which was "
-                            f"not given")
-        return
-    check_choice("--scheduled-sampling", kind, kinds)
-    if opts.teacher_forcing != 1.0:
-        raise UserError("expected either --teacher-forcing (a constant ratio) or "
-                        "--scheduled-sampling (a decaying one), got both")
-    if kind != "linear" and opts.sampling_k is None:
-        raise UserError(f"expected --sampling-k for the {kind} schedule (e.g. 0.999 for "
-                        f"exponential, 100 for inverse_sigmoid)")
-    if kind != "linear" and opts.sampling_steps is not None:
-        raise UserError(f"--sampling-steps sets where the linear schedule ends; the {kind} "
-                        f"schedule decays by --sampling-k alone")
-    try:
-        teacher_forcing_probability(kind, 0, opts.sampling_steps or 1, opts.sampling_k)
-    except UserError as e:
-        raise UserError(f"--sampling-k: {e}") from None
-
-
-def _name(opts) -> str:
-    return opts.data or f"{opts.source} → {opts.target}"
-
-
-def _record(opts, splits, filtered) -> dict:
-    return {"data": opts.data, "sources": {n: p.source for n, p in splits.items()},
-            "pairs": {n: len(kept) for n, (kept, _, _) in filtered.items()},
-            "over_max_len": {n: d for n, (_, _, d) in filtered.items()},
-            "splits_dir": SPLITS_DIR}
-
-
-def _notes(opts, splits: Dict[str, Pairs], filtered) -> List[str]:
+def split_notes(opts, splits: Dict[str, Pairs], filtered) -> List[str]:
+    """The log's lines about the splits: training pairs that repeat, ``--valid``/``--test``
+    pairs that also occur in training, pairs left out for ``--max-len``."""
     notes = []
     train = splits["train"]
     seen = {_key(p, opts) for p in train.pairs}
@@ -295,24 +167,3 @@ def _notes(opts, splits: Dict[str, Pairs], filtered) -> List[str]:
         notes.append(f"pairs with a side over --max-len {opts.max_len} tokens are left out ("
                      + ", ".join(f"{v:,} in {k}" for k, v in dropped.items()) + ")")
     return notes
-
-
-def build(opts: TranslatorOptions, prepared: Prepared):
-    from recurrente.tasks.seq2seq.model import Seq2Seq
-    source, target = prepared.vocabs["source"], prepared.vocabs["target"]
-    try:
-        model = Seq2Seq(
-            len(source), len(target), cell=opts.cell, hidden_size=opts.hidden,
-            num_layers=opts.layers, embedding_size=opts.embedding,
-            bidirectional=opts.bidirectional, attention=opts.attention,
-            input_feeding=opts.input_feeding, dropout=opts.dropout,
-            tie_embeddings=opts.tie_embeddings, label_smoothing=opts.label_smoothing,
-            teacher_forcing=opts.teacher_forcing, scheduled_sampling=opts.scheduled_sampling,
-            sampling_k=opts.sampling_k, sampling_steps=opts.sampling_steps,
-            implementation=opts.implementation, pad_id=target.pad_id, unk_id=target.unk_id,
-            bos_id=target.bos_id, eos_id=target.eos_id)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    model.vocabs = prepared.vocabs
-    model.max_len = opts.max_len
-    return model

@@ -18,7 +18,9 @@ import torch
 from recurrente.data.padded import pad
 from recurrente.data.parallel import detokenize
 from recurrente.data.vocab import split_text
+from recurrente.device import move_to
 from recurrente.errors import UserError
+from recurrente.tasks.seq2seq.data import collate
 from recurrente.tasks.seq2seq.search import max_lengths
 
 DEFAULT_LEN_A, DEFAULT_LEN_B = 1.5, 10.0  # at most round(a · |source| + b) output tokens
@@ -147,8 +149,6 @@ def check_search(beam: int, nbest: int, options: dict) -> None:
 @torch.inference_mode()
 def pair_loss(model, data, batch_size: int = 64) -> tuple:
     """``(summed cross-entropy, target tokens)`` of the pairs under teacher forcing."""
-    from recurrente.tasks.seq2seq.data import collate
-    from recurrente.train.trainer import move_to
     was_training = model.training
     model.eval()
     make = collate(data, model.bos_id, model.eos_id, model._config["pad_id"])

@@ -1,4 +1,4 @@
-"""A tagger's options and data: CoNLL files → schemes checked → vocabularies → padded batches.
+"""A tagger's data: CoNLL files → schemes checked → vocabularies → ids → padded batches.
 
 Tags are read in the file's ``--scheme`` (a tag outside it is an error; an ill-formed sequence
 is repaired the conlleval way and counted) and converted to ``--tag-scheme`` for the model.
@@ -6,52 +6,18 @@ Entity F1 does not depend on the scheme (the same spans), so it is scored in the
 """
 
 import unicodedata
-from dataclasses import dataclass, field
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import List
 
 import numpy as np
-import torch
 
 from recurrente.data import conll, schemes
-from recurrente.data.padded import BucketBatches, pad
+from recurrente.data.padded import pad
 from recurrente.data.vocab import PAD, UNK, Vocab
-from recurrente.errors import UserError, check_choice
-from recurrente.layers.registry import DEFAULT
-from recurrente.tasks.base import Prepared
-from recurrente.train.trainer import TrainConfig
+from recurrente.errors import UserError
+from recurrente.tasks.tag.options import TaggerOptions
 
 MAX_WORD_CHARS = 30  # letters of a word the character encoder reads (longer words are cut)
-
-
-@dataclass
-class TaggerOptions:
-    """Everything a tagger run is made of (the CLI's options, one field each)."""
-    data: Optional[str] = None  # a CoNLL file, or conll2002-es / conll2002-nl
-    valid: Optional[str] = None
-    test: Optional[str] = None
-    word_column: int = 0
-    tag_column: int = -1
-    encoding: str = "utf-8"
-    scheme: str = "BIO"  # the files'
-    tag_scheme: Optional[str] = None  # the model's (default: the files')
-    split: tuple = (0.9, 0.05, 0.05)  # train/valid/test when no --valid/--test is given
-    lowercase: bool = False  # word embeddings (the characters keep the case)
-    min_freq: int = 1
-    vocab_size: Optional[int] = None
-    vectors: Optional[str] = None
-    cell: str = "lstm"
-    implementation: str = DEFAULT
-    layers: int = 1
-    hidden: int = 128
-    embedding: Optional[int] = None  # 100, or the vectors' dimension
-    bidirectional: bool = True
-    chars: str = "lstm"
-    head: str = "crf"
-    dropout: float = 0.5
-    word_dropout: float = 0.5
-    batch_size: int = 16
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(time_budget=180.0,
-                                                                   eval_every=100))
 
 
 @dataclass
@@ -169,38 +135,7 @@ def collate(data: Encoded):
     return batch
 
 
-# ----------------------------------------------------------------------------- the task's hooks
-
-def prepare(opts: TaggerOptions, vocabs: Optional[dict] = None, stdin=None) -> Prepared:
-    _check(opts)
-    splits = read_splits(opts)
-    train = splits["train"]
-    if vocabs is None:
-        vocabs = build_vocabs(train, opts)
-    encoded = {n: encode(c, vocabs, c.source.get("path", n)) for n, c in splits.items()}
-    batches = BucketBatches([len(w) for w in encoded["train"].words], collate(encoded["train"]),
-                            opts.batch_size, opts.train.seed)
-    scheme = schemes.scheme_name(opts.tag_scheme or opts.scheme)
-    valid = encoded["valid"]
-    from recurrente.tasks.tag.decode import evaluate_encoded
-    evaluate = lambda model: evaluate_encoded(model, valid, scheme, opts.batch_size)  # noqa
-    repaired = {c.source.get("path"): c.source.get("repaired") for c in splits.values()}
-    notes = [f"{n} sentences of {path} had ill-formed {opts.scheme} tags, repaired the conlleval "
-             f"way" for path, n in repaired.items() if n]
-    extra = {"splits": splits, "encoded": encoded}
-    if opts.vectors:
-        extra["vectors"] = _vectors(opts, vocabs["source"], notes)
-    return Prepared(vocabs, batches, evaluate,
-                    {"data": opts.data, "sources": {n: c.source for n, c in splits.items()},
-                     "sentences": {n: len(c) for n, c in splits.items()},
-                     "tokens": {n: c.tokens for n, c in splits.items()},
-                     "tags": vocabs["tags"].itos, "scheme": scheme},
-                    fingerprint={n: c.source.get("sha256") for n, c in splits.items()},
-                    description=f"{opts.data} ({len(train):,} train sentences, "
-                                f"{train.tokens:,} words, {len(vocabs['tags'])} tags in "
-                                f"{scheme}, vocabulary {len(vocabs['source']):,})",
-                    extra=extra, notes=notes)
-
+# ------------------------------------------------------------------------- vocabularies, vectors
 
 def build_vocabs(train, opts: TaggerOptions) -> dict:
     case = (lambda w: w.lower()) if opts.lowercase else (lambda w: w)  # noqa: E731
@@ -219,58 +154,12 @@ def _tag_order(labels: List[str]) -> List[str]:
     return sorted(labels, key=lambda t: (t != "O", t[2:], t[:1]))
 
 
-def _check(opts: TaggerOptions) -> None:
-    from recurrente.layers.char_encoder import CHAR_ENCODERS
-    from recurrente.layers.factory import TASK_CELLS
-    from recurrente.tasks.tag.model import HEADS
-    check_choice("--cell", opts.cell, TASK_CELLS)
-    check_choice("--head", opts.head, HEADS)
-    check_choice("--chars", opts.chars, CHAR_ENCODERS)
-    schemes.scheme_name(opts.scheme)
-    if opts.tag_scheme:
-        schemes.scheme_name(opts.tag_scheme)
-    for flag, value in (("--hidden", opts.hidden), ("--layers", opts.layers),
-                        ("--batch-size", opts.batch_size), ("--embedding", opts.embedding or 1),
-                        ("--min-freq", opts.min_freq)):
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
-    for flag, value in (("--dropout", opts.dropout), ("--word-dropout", opts.word_dropout)):
-        if not 0 <= value < 1:
-            raise UserError(f"expected {flag} in [0, 1), got {value}")
-
-
-def _vectors(opts, words: Vocab, notes: List[str]):
+def read_vectors(opts, words: Vocab, notes: List[str]):
+    """``(matrix, found, dim)`` of ``--vectors`` for the word vocabulary; a line of ``notes``
+    says how many words they cover."""
     from recurrente.data.vectors import coverage, load_vectors
     matrix, found, dim = load_vectors(opts.vectors, words.itos, dim=opts.embedding)
     cov = coverage(found, words.itos, specials=words.specials)
     notes.append(f"pretrained vectors {opts.vectors}: {cov['found']:,} of {cov['total']:,} words "
                  f"({100 * cov['fraction']:.1f}%), dimension {dim}")
     return matrix, found, dim
-
-
-def build(opts: TaggerOptions, prepared: Prepared):
-    from recurrente.tasks.tag.model import SequenceTagger
-    v = prepared.vocabs
-    try:
-        model = SequenceTagger(
-            len(v["source"]), len(v["chars"]), v["tags"].itos,
-            schemes.scheme_name(opts.tag_scheme or opts.scheme), cell=opts.cell,
-            hidden_size=opts.hidden, num_layers=opts.layers,
-            embedding_size=prepared.extra["vectors"][2] if "vectors" in prepared.extra
-            else opts.embedding or 100,
-            bidirectional=opts.bidirectional, chars=opts.chars, head=opts.head,
-            dropout=opts.dropout, word_dropout=opts.word_dropout,
-            implementation=opts.implementation)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    counts = np.zeros(len(v["source"]), dtype=np.int64)
-    for ids in prepared.extra["encoded"]["train"].words:
-        np.add.at(counts, ids, 1)
-    model.rare.copy_(torch.from_numpy(counts == 1))  # singletons: word dropout's candidates
-    if "vectors" in prepared.extra:
-        matrix, found, _ = prepared.extra["vectors"]
-        with torch.no_grad():
-            model.embedding.weight[torch.from_numpy(np.flatnonzero(found))] = \
-                torch.from_numpy(matrix[found])
-    model.vocabs = v
-    return model

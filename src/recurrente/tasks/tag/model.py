@@ -27,8 +27,7 @@ from recurrente.layers.pooling import step_mask
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.base import LossOutput, Task
 from recurrente.tasks.tag.crf import CRF
-
-HEADS = ("crf", "softmax")
+from recurrente.tasks.tag.options import HEADS
 
 
 class SequenceTagger(Task):
@@ -129,7 +128,7 @@ class SequenceTagger(Task):
         """For raw sentences (strings, tokenised here) or token lists: ``{"tokens", "tags",
         "entities": [{"type", "start", "end", "text", "score", "char_start", "char_end"}]}``
         each (needs the vocabularies: a model from :meth:`load`)."""
-        from recurrente.tasks.tag.decode import predict_sentences
+        from recurrente.tasks.tag.inference import predict_sentences
         return predict_sentences(self, sentences, nbest, batch_size)
 
     @classmethod

@@ -1,12 +1,14 @@
-"""``recurrente translate train|eval|predict``: sentence to sentence (encoder-decoder)."""
+"""The translator's command line: ``recurrente translate train|eval|predict``, sentence to
+sentence (encoder-decoder). Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the
+command from them.
+"""
 
-import argparse
 import json
 import sys
 
 from recurrente.cli.checks import (BATCH, BEAM, COUNT, LAYERS, NON_NEGATIVE, PROBABILITY, RATE,
                                    SEED, SIZE, TOKENS, TOP_P, number)
-from recurrente.cli.common import add_line_limit, add_train_arguments
+from recurrente.cli.common import add_line_limit
 from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
@@ -62,25 +64,12 @@ SWITCHES = {"--reverse": "translate from the second column to the first",
             "--tie-embeddings": "use the target embeddings as the output layer's weights"}
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("translate", help="translate sentences: train, eval, predict",
-                              description=__doc__, epilog=EXAMPLE,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = p.add_subparsers(dest="verb", metavar="VERB")
-    t = verbs.add_parser("train", help="train an encoder-decoder on sentence pairs",
-                         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("data", metavar="DATA", nargs="?",
-                   help="sentence pairs, one a line: source<TAB>target (Tatoeba/Anki format; "
-                        "further columns ignored)")
-    add_train_arguments(t, {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES)
-    t.set_defaults(run=run_train)
-    e = verbs.add_parser("eval", help="BLEU and chrF of greedy and beam output")
-    add_eval_arguments(e)
-    e.set_defaults(run=run_eval)
-    r = verbs.add_parser("predict", help="translate sentences, one per line (a file or stdin)")
-    add_predict_arguments(r)
-    r.set_defaults(run=run_predict)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+HELP = "translate sentences: train, eval, predict"
+DATA_HELP = ("sentence pairs, one a line: source<TAB>target (Tatoeba/Anki format; further columns "
+             "ignored)")
+VERBS = {"train": "train an encoder-decoder on sentence pairs",
+         "eval": "BLEU and chrF of greedy and beam output",
+         "predict": "translate sentences, one per line (a file or stdin)"}
 
 
 def _search_arguments(p, beam_default: int) -> None:
@@ -130,17 +119,6 @@ def add_predict_arguments(r) -> None:
     _search_arguments(r, beam_default=1)
 
 
-def run_train(args) -> int:
-    from recurrente.cli.common import options_from_args, run_training
-    from recurrente.tasks.seq2seq.task import SPEC
-    args.bidirectional = False if args.unidirectional else None
-    args.input_feeding = False if args.no_input_feeding else None
-    opts = options_from_args(args, SPEC, [*DATA_FLAGS, *MODEL_FLAGS, "--bidirectional",
-                                          "--input-feeding", "--reverse", "--lowercase",
-                                          "--tie-embeddings"], positional=args.data)
-    return run_training(args, SPEC, opts, "recurrente translate train")
-
-
 def _search(args) -> dict:
     """The decoding options of ``args`` (the top-level eval/predict commands lack some)."""
     return {"length_penalty": getattr(args, "length_penalty", 1.0),
@@ -152,14 +130,14 @@ def run_eval(args) -> int:
     from recurrente.errors import UserError
     from recurrente.tasks.seq2seq.inference import check_search, output_cap, pair_loss, score_pairs
     from recurrente.tasks.seq2seq.metrics import require_sacrebleu, sentence_table
-    from recurrente.tasks.seq2seq.task import examples_of
+    from recurrente.tasks.seq2seq.task import SPEC, examples_of
     from recurrente.train.run import load_run
     require_sacrebleu()
     beam, batch_size = getattr(args, "beam", 5), getattr(args, "batch_size", 64)
     check_search(beam, 1, _search(args))
     if batch_size < 1:
         raise UserError(f"expected --batch-size >= 1, got {batch_size}")
-    run = load_run(args.run_dir, device=args.device, task="translate")
+    run = load_run(args.run_dir, device=args.device, task=SPEC.name)
     split = getattr(args, "split", "test")
     data = examples_of(run, split, args.data, args.encoding, getattr(args, "max_len", None))
     loss, count = pair_loss(run.model, data, batch_size)
@@ -187,7 +165,7 @@ def run_predict(args) -> int:
     from recurrente.errors import UserError
     from recurrente.tasks.seq2seq.inference import check_search
     from recurrente.tasks.seq2seq.model import Seq2Seq
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     beam, nbest = getattr(args, "beam", 1), getattr(args, "nbest", 1)
     options = {**_search(args), "sample": getattr(args, "sample", False),
                "temperature": getattr(args, "temperature", 1.0),

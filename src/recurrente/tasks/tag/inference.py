@@ -1,4 +1,4 @@
-"""Running a tagger: tag sentences, score them against gold tags, and read raw text.
+"""Running a tagger: tag encoded sentences, score them against gold tags, and tag raw text.
 
 ``predict_sentences`` takes raw strings (tokenised by :func:`recurrente.data.sentences.tokenize`,
 so each entity carries its character offsets) or token lists, and returns the tags and the
@@ -13,14 +13,14 @@ import torch
 
 from recurrente.data import schemes
 from recurrente.data.sentences import Token, tokenize
+from recurrente.device import move_to
 from recurrente.errors import UserError
+from recurrente.tasks.tag.data import Encoded, collate, encode_words
 from recurrente.tasks.tag.metrics import evaluate_tags
 
 
 def _batches(model, data, batch_size: int):
     """``(indices, batch on the model's device)`` in order of length, for speed."""
-    from recurrente.tasks.tag.data import collate
-    from recurrente.train.trainer import move_to
     device = next(model.parameters()).device
     order = np.argsort([len(w) for w in data.words], kind="stable")
     make = collate(data)
@@ -71,7 +71,6 @@ def evaluate_encoded(model, data, scheme: str, batch_size: int = 64, report: boo
 def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
     """Tags and entities of raw sentences (``str``) or token lists (strings, or
     :class:`~recurrente.data.sentences.Token` with offsets); see the module docstring."""
-    from recurrente.tasks.tag.data import Encoded
     if not model.vocabs:
         raise UserError("this model has no vocabularies; load it with SequenceTagger.load(RUN)")
     if nbest > 1 and model.crf is None:
@@ -79,7 +78,6 @@ def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 
     tokens = [tokenize(s) if isinstance(s, str) else
               [t if isinstance(t, Token) else Token(t, -1, -1) for t in s] for s in sentences]
     kept = [i for i, t in enumerate(tokens) if t]
-    from recurrente.tasks.tag.data import encode_words
     data = Encoded([], [], [], [])
     for i in kept:
         text = [t.text for t in tokens[i]]

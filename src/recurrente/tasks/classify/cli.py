@@ -1,10 +1,13 @@
-"""``recurrente classify train|eval|predict``: label whole texts (many-to-one)."""
+"""The classifier's command line: ``recurrente classify train|eval|predict`` (many-to-one).
+
+Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the command from them.
+"""
 
 import json
 import sys
 
 from recurrente.cli.checks import BATCH, COUNT, LAYERS, RATE, SIZE, TOKENS
-from recurrente.cli.common import add_line_limit, add_task_command, line_batches
+from recurrente.cli.common import add_line_limit, line_batches
 from recurrente.layers.pooling import POOLINGS
 from recurrente.layers.registry import DEFAULT, choices
 
@@ -43,17 +46,13 @@ SWITCHES = {"--unidirectional": "read left to right only (default: both directio
             "--keep-case": "keep upper case (default: lowercase the texts)"}
 
 
-def add_parser(subparsers) -> None:
-    add_task_command(
-        subparsers, "classify", "classify texts: train, eval, predict", __doc__, EXAMPLE,
-        "CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder of .txt files "
-        "per class, or a dataset name (sst2)", {"data": DATA_FLAGS, "model": MODEL_FLAGS},
-        SWITCHES,
-        {"train": ("train a classifier on labelled texts", None, run_train),
-         "eval": ("accuracy, F1 and confusion matrix of a trained run", add_eval_arguments,
-                  run_eval),
-         "predict": ("label texts, one per line (a file or stdin)", add_predict_arguments,
-                     run_predict)})
+HELP = "classify texts: train, eval, predict"
+DATA_HELP = ("CSV/TSV (header row) or JSON Lines file, a folder with one sub-folder of .txt files "
+             "per class, or a dataset name (sst2)")
+VERBS = {"train": "train a classifier on labelled texts",
+         "eval": "accuracy, F1 and confusion matrix of a trained run",
+         "predict": "label texts, one per line (a file or stdin)"}
+
 
 def add_eval_arguments(e) -> None:
     e.add_argument("run_dir", metavar="RUN")
@@ -79,21 +78,12 @@ def add_predict_arguments(r) -> None:
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
-def run_train(args) -> int:
-    from recurrente.cli.common import options_from_args, run_training
-    from recurrente.tasks.classify.task import SPEC
-    for switch, field in (("unidirectional", "bidirectional"), ("keep_case", "lowercase")):
-        setattr(args, field, False if getattr(args, switch) else None)
-    opts = options_from_args(args, SPEC, [*DATA_FLAGS, *MODEL_FLAGS, "--bidirectional",
-                                          "--lowercase"], positional=args.data)
-    return run_training(args, SPEC, opts, "recurrente classify train")
-
-
 def run_eval(args) -> int:
-    from recurrente.tasks.classify.metrics import as_json, evaluate_examples, plot_confusion, table
-    from recurrente.tasks.classify.task import examples_of
+    from recurrente.tasks.classify.inference import evaluate_examples
+    from recurrente.tasks.classify.metrics import as_json, plot_confusion, table
+    from recurrente.tasks.classify.task import SPEC, examples_of
     from recurrente.train.run import load_run
-    run = load_run(args.run_dir, device=args.device, task="classify")
+    run = load_run(args.run_dir, device=args.device, task=SPEC.name)
     examples = examples_of(run, args.split, args.data, args.encoding or "utf-8")
     labels = run.vocabs["labels"].itos
     result = evaluate_examples(run.model, examples, report=True)
@@ -118,7 +108,7 @@ def run_predict(args) -> int:
         raise UserError(f"expected --top-k >= 1, got {args.top_k}")
     if args.batch_size < 1:
         raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     model = SequenceClassifier.load(args.run_dir, device=resolve_device(args.device))
     cut = 0
     for lines in line_batches(args.input, args.encoding, args.batch_size,

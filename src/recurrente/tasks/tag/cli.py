@@ -1,10 +1,13 @@
-"""``recurrente tag train|eval|predict``: a tag for every word (named entities, many-to-many)."""
+"""The tagger's command line: ``recurrente tag train|eval|predict``, a tag for every word
+(named entities, many-to-many). Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the
+command from them.
+"""
 
 import json
 import sys
 
 from recurrente.cli.checks import BATCH, BEAM, COLUMN, COUNT, LAYERS, RATE, SIZE, TOKENS
-from recurrente.cli.common import add_line_limit, add_task_command
+from recurrente.cli.common import add_line_limit
 from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
@@ -45,16 +48,12 @@ SWITCHES = {"--unidirectional": "read left to right only (default: both directio
             "--lowercase": "lower-case the words (the letters keep their case)"}
 
 
-def add_parser(subparsers) -> None:
-    add_task_command(
-        subparsers, "tag", "tag words (named entities): train, eval, predict", __doc__, EXAMPLE,
-        "a CoNLL file (one token a line, a blank line between sentences) or a dataset name "
-        "(conll2002-es, conll2002-nl)", {"data": DATA_FLAGS, "model": MODEL_FLAGS}, SWITCHES,
-        {"train": ("train a tagger on CoNLL files", None, run_train),
-         "eval": ("entity precision, recall and F1 of a trained run", add_eval_arguments,
-                  run_eval),
-         "predict": ("tag sentences, one per line (a file or stdin)", add_predict_arguments,
-                     run_predict)})
+HELP = "tag words (named entities): train, eval, predict"
+DATA_HELP = ("a CoNLL file (one token a line, a blank line between sentences) or a dataset name "
+             "(conll2002-es, conll2002-nl)")
+VERBS = {"train": "train a tagger on CoNLL files",
+         "eval": "entity precision, recall and F1 of a trained run",
+         "predict": "tag sentences, one per line (a file or stdin)"}
 
 
 def add_eval_arguments(e) -> None:
@@ -87,23 +86,14 @@ def add_predict_arguments(r) -> None:
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
-def run_train(args) -> int:
-    from recurrente.cli.common import options_from_args, run_training
-    from recurrente.tasks.tag.task import SPEC
-    args.bidirectional = False if args.unidirectional else None
-    opts = options_from_args(args, SPEC, [*DATA_FLAGS, *MODEL_FLAGS, "--bidirectional",
-                                          "--lowercase"], positional=args.data)
-    return run_training(args, SPEC, opts, "recurrente tag train")
-
-
 def run_eval(args) -> int:
     from recurrente.data import conll
     from recurrente.data.schemes import scheme_name
-    from recurrente.tasks.tag.decode import evaluate_encoded, tag_encoded
+    from recurrente.tasks.tag.inference import evaluate_encoded, tag_encoded
     from recurrente.tasks.tag.metrics import table
-    from recurrente.tasks.tag.task import examples_of
+    from recurrente.tasks.tag.task import SPEC, examples_of
     from recurrente.train.run import load_run
-    run = load_run(args.run_dir, device=args.device, task="tag")
+    run = load_run(args.run_dir, device=args.device, task=SPEC.name)
     data = examples_of(run, getattr(args, "split", "test"), args.data, args.encoding)
     opts = run.options
     result = evaluate_encoded(run.model, data, scheme_name(opts.tag_scheme or opts.scheme),
@@ -128,9 +118,9 @@ def run_eval(args) -> int:
 def run_predict(args) -> int:
     from recurrente.cli.common import line_batches
     from recurrente.errors import UserError
-    from recurrente.tasks.tag.decode import inline
+    from recurrente.tasks.tag.inference import inline
     from recurrente.tasks.tag.model import SequenceTagger
-    from recurrente.train.trainer import resolve_device
+    from recurrente.device import resolve_device
     from recurrente.data.sentences import pretokenized, tokenize
     if getattr(args, "nbest", 1) < 1:
         raise UserError(f"expected --nbest >= 1, got {args.nbest}")
