@@ -18,6 +18,7 @@ from recurrente.layers.state import detach_state, init_state, reorder_state  # n
 # The tasks load on first use, so that ``import recurrente`` (and ``recurrente --help``) pulls in
 # neither the trainer nor any task: name -> "module:attribute".
 _LAZY = {
+    "load": "recurrente.train.run:load_model",  # recurrente.load(RUN): the model of any task
     "LanguageModel": "recurrente.tasks.lm.model:LanguageModel",
     "LMOptions": "recurrente.tasks.lm.options:LMOptions",
     "train_language_model": "recurrente.tasks.lm.task:train_language_model",

@@ -2,7 +2,8 @@
 run they start or resume, and the summary line.
 
 A task's command gives its own data and model flags as tables ``{flag: (type, help)}``; each
-flag fills the options field of the same name (``--seq-len`` -> ``seq_len``). A numeric flag's
+flag fills the options field of the same name (``--seq-len`` -> ``seq_len``). The model flags
+every task has (``--cell`` ... ``--batch-size``) come from :func:`model_flags`. A numeric flag's
 type is its range (:mod:`recurrente.cli.checks`: ``SIZE``, ``RATE``, ``integer(1, 64)`` ...), so
 a value out of range is refused while the command line is read, before anything is created.
 Options come from the task's defaults, then a preset (or, with ``--resume``, the run's saved
@@ -14,7 +15,8 @@ import argparse
 import json
 import sys
 
-from recurrente.cli.checks import CHARS, COUNT, LEARNING_RATE, NON_NEGATIVE, SECONDS, SEED, integer
+from recurrente.cli.checks import (BATCH, CHARS, COUNT, LAYERS, LEARNING_RATE, NON_NEGATIVE, RATE,
+                                   SECONDS, SEED, SIZE, integer)
 
 
 TRAIN_FLAGS = {
@@ -46,6 +48,33 @@ TRAIN_FLAGS = {
 DEFAULT_TIME_BUDGET = 180.0
 MAX_LINE_CHARS = 100000  # characters of one line a predict command reads (--max-chars)
 LIMITS = ("epochs", "max_steps", "time_budget")  # with none given: DEFAULT_TIME_BUDGET
+
+
+def model_flags(*, cells: str, embedding: str, dropout: str, batch_size: str,
+                layers: str = "stacked recurrent layers (default 1)",
+                hidden: str = "hidden size H per direction (default 128)",
+                implementation: str = "", after_embedding: dict = (),
+                after_dropout: dict = ()) -> dict:
+    """The model flags every task has, ``{flag: (type, help)}``, in the order ``--help`` shows
+    them: ``--cell``, ``--implementation``, ``--layers``, ``--hidden``, ``--embedding``, the
+    task's own ``after_embedding``, ``--dropout``, the task's own ``after_dropout``,
+    ``--batch-size``.
+
+    The arguments are the task's words: ``cells`` the cells it takes (``"lstm, gru or rnn"``;
+    lstm is every task's default), ``implementation`` what follows the default implementation's
+    name (``": the fastest measured"``), the others each flag's whole help."""
+    from recurrente.layers.registry import DEFAULT, choices
+    return {
+        "--cell": (str, f"{cells} (default lstm)"),
+        "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}{implementation})"),
+        "--layers": (LAYERS, layers),
+        "--hidden": (SIZE, hidden),
+        "--embedding": (SIZE, embedding),
+        **dict(after_embedding),
+        "--dropout": (RATE, dropout),
+        **dict(after_dropout),
+        "--batch-size": (BATCH, batch_size),
+    }
 
 
 def field_of(flag: str) -> str:

@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     for flag, what, kind in (
             ("max-body", "bytes of a request body", integer(1, 2 ** 30)),
             ("max-chars", "characters of one text", CHARS),
-            ("max-texts", "texts in one classify/tag/translate request", integer(1, 10 ** 5)),
+            ("max-texts", "texts in one request (of a task taking a list)", integer(1, 10 ** 5)),
             ("max-tokens", "tokens one generate request may ask for", integer(1, 10 ** 6)),
             ("max-beam", "beam size and n-best", BEAM),
             ("max-seconds", "seconds of model time (waiting included) per request",
@@ -97,7 +97,7 @@ def run(args) -> int:
         print(f"warning: listening on {args.host} without --api-key: anyone who can reach this "
               f"machine can use the models", file=sys.stderr)
     for p in predictors:
-        print(f"  {p.name}: {p.title or p.task}, {', '.join(p.endpoints) or 'unavailable'}")
+        print(f"  {p.name}: {p.title or p.task}, {', '.join(p.endpoints)}")
     where = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving {len(predictors)} model{'s' * (len(predictors) != 1)} on {device} at "
           f"http://{where}:{args.port}/ (API /v1/models, docs /docs"

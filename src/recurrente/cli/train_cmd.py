@@ -2,9 +2,8 @@
 
 import argparse
 
-from recurrente.cli.checks import BATCH, COUNT, LAYERS, NON_NEGATIVE, RATE, SIZE, TOKENS
-from recurrente.cli.common import add_train_arguments
-from recurrente.layers.registry import DEFAULT, choices
+from recurrente.cli.checks import COUNT, NON_NEGATIVE, RATE, TOKENS
+from recurrente.cli.common import add_train_arguments, model_flags
 
 EXAMPLE = """examples:
   recurrente train --out runs/python                      # the embedded default corpus
@@ -25,14 +24,7 @@ DATA_FLAGS = {
     "--direction": (str, "forward, or backward: read the text from its end (default forward)"),
 }
 CHOSEN = "default: chosen for the time budget"
-MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru, rnn, mingru or minlstm (default lstm)"),
-    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT}: the fastest measured)"),
-    "--layers": (LAYERS, f"stacked recurrent layers ({CHOSEN})"),
-    "--hidden": (SIZE, f"hidden size H ({CHOSEN})"),
-    "--embedding": (SIZE, "embedding size (default H)"),
-    "--dropout": (RATE, "dropout before the head, and on the embeddings and between layers "
-                        "unless given below (default: the recipe's, 0 char, 0.3 word)"),
+AFTER_DROPOUT = {  # the language model's own model flags, between --dropout and --batch-size
     "--dropout-input": (RATE, "dropout on the embeddings (default: the recipe's)"),
     "--dropout-hidden": (RATE, "dropout between layers (default: the recipe's)"),
     "--dropout-embedding": (RATE, "drop whole words wherever they occur in a batch (default: "
@@ -51,11 +43,21 @@ MODEL_FLAGS = {
     "--softmax": (str, "full, or adaptive: a cheaper exact softmax for large vocabularies "
                        "(default: the recipe's, full char, adaptive word)"),
     "--seq-len": (TOKENS, f"time steps per window: the BPTT truncation ({CHOSEN})"),
-    "--batch-size": (BATCH, "windows per batch (default: the recipe's, 32 char, 20 word)"),
+}
+MODEL_FLAGS = {**model_flags(
+    cells="lstm, gru, rnn, mingru or minlstm", implementation=": the fastest measured",
+    layers=f"stacked recurrent layers ({CHOSEN})", hidden=f"hidden size H ({CHOSEN})",
+    embedding="embedding size (default H)",
+    dropout="dropout before the head, and on the embeddings and between layers unless given "
+            "below (default: the recipe's, 0 char, 0.3 word)",
+    after_dropout=AFTER_DROPOUT,
+    batch_size="windows per batch (default: the recipe's, 32 char, 20 word)"),
     "--truncation": (str, "fixed, variable (AWD-LSTM's window lengths) or random (unbiased "
                           "randomised truncation) (default fixed)"),
     "--partition": (str, "sequential (state carried, truncated BPTT) or random (default sequential)"),
 }
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a language model on a text",
                               description=__doc__, epilog=EXAMPLE,

@@ -180,3 +180,17 @@ def coverage(found: np.ndarray, itos: list[str], specials: Iterable[str] | None 
     keep = np.array([t not in skip for t in itos], dtype=bool)
     total, hit = int(keep.sum()), int((found & keep).sum())
     return {"found": hit, "total": total, "fraction": hit / total if total else 0.0}
+
+
+def vocabulary_vectors(path, vocab, dim: int | None = None, notes: list[str] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`load_vectors` for the words of ``vocab`` (a :class:`~recurrente.data.vocab.Vocab`)
+    and, appended to ``notes``, the log's line on how many of its words they cover (its
+    specials left out, :func:`coverage`): ``pretrained vectors glove.txt: 1,234 of 1,500 words
+    (82.3%), dimension 100``."""
+    matrix, found, dim = load_vectors(path, vocab.itos, dim=dim)
+    if notes is not None:
+        cov = coverage(found, vocab.itos, specials=vocab.specials)
+        notes.append(f"pretrained vectors {path}: {cov['found']:,} of {cov['total']:,} words "
+                     f"({100 * cov['fraction']:.1f}%), dimension {dim}")
+    return matrix, found, dim

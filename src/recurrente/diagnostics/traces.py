@@ -31,6 +31,7 @@ from torch import Tensor
 from recurrente.cells import GATE_NAMES, gru_parts, lstm_parts, rnn_parts
 from recurrente.data.tokenizers import EOS, normalize
 from recurrente.errors import UserError
+from recurrente.layers.modes import evaluating
 
 LABELS = {"h": "H_t", "c": "C_t", "i": "I_t", "f": "F_t", "o": "O_t", "g": "C~_t",
           "r": "R_t", "z": "Z_t", "n": "H~_t"}
@@ -126,12 +127,10 @@ def trace_ids(model, ids, tokens: Optional[List[str]] = None, top_k: int = 5) ->
     if ids.numel() == 0:
         raise UserError("expected a text of at least one token, got an empty one")
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    emb = model.embedding(ids.to(device))  # (T, E)
-    layers = run_steps(model.rnn, emb)
-    probs = torch.softmax(model.head(layers[-1]["h"]).float(), dim=-1)  # (T, V)
-    model.train(was_training)
+    with evaluating(model):
+        emb = model.embedding(ids.to(device))  # (T, E)
+        layers = run_steps(model.rnn, emb)
+        probs = torch.softmax(model.head(layers[-1]["h"]).float(), dim=-1)  # (T, V)
     k = min(top_k, probs.shape[1])
     top_probs, top_ids = probs.topk(k, dim=-1)  # (T, k) each
     token_prob = torch.full((ids.numel(),), float("nan"))

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from recurrente.data.padded import BucketBatches, pad
 from recurrente.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from recurrente.io import atomic_write_text
+from recurrente.layers.modes import evaluating
 from recurrente.layers.pooling import step_mask
 from recurrente.layers.registry import DEFAULT
 from recurrente.layers.state import LSTMState
@@ -119,10 +120,8 @@ def make_batches(images: np.ndarray, labels: np.ndarray, vocab: Vocab, batch_siz
 
 def evaluate(model: Captioner, images: np.ndarray, labels: np.ndarray, vocab: Vocab) -> dict:
     """Exact match and character error rate of greedy captions, and the captions."""
-    was = model.training
-    model.eval()
-    found = model.caption(torch.from_numpy(images))
-    model.train(was)
+    with evaluating(model):
+        found = model.caption(torch.from_numpy(images))
     captions = ["".join(vocab.itos[i] for i in ids) for ids in found]
     truth = [NAMES[int(d)] for d in labels]
     return {"exact": exact_match(captions, truth), "cer": error_rate(captions, truth),

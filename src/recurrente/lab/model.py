@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from recurrente.errors import UserError
 from recurrente.layers import factory, make_layer
+from recurrente.layers.modes import evaluating
 from recurrente.layers.registry import DEFAULT
 from recurrente.lab.tasks import LabTask, rng_for
 from recurrente.tasks.base import LossOutput, Task
@@ -152,19 +153,17 @@ def make_evaluator(task: LabTask, chunk: int = 500):
 
     @torch.no_grad()
     def evaluate(model: LabModel) -> dict:
-        was_training = model.training
-        model.eval()
         device = next(model.parameters()).device
         loss_sum, count, correct = 0.0, 0, 0
-        for s in range(0, y_all.shape[-1], chunk):
-            x = x_all[:, s:s + chunk].to(device)  # (T, b, D)
-            y = y_all[..., s:s + chunk].to(device)  # (b,) or (T, b)
-            out, _ = model.rnn(x)  # (T, b, H)
-            part, n, _ = model.loss_from_outputs(out, y)
-            loss_sum, count = loss_sum + float(part), count + n
-            if task.metric == "accuracy":
-                correct += int((model.readout(out).argmax(-1) == y).sum())
-        model.train(was_training)
+        with evaluating(model):
+            for s in range(0, y_all.shape[-1], chunk):
+                x = x_all[:, s:s + chunk].to(device)  # (T, b, D)
+                y = y_all[..., s:s + chunk].to(device)  # (b,) or (T, b)
+                out, _ = model.rnn(x)  # (T, b, H)
+                part, n, _ = model.loss_from_outputs(out, y)
+                loss_sum, count = loss_sum + float(part), count + n
+                if task.metric == "accuracy":
+                    correct += int((model.readout(out).argmax(-1) == y).sum())
         result = {"loss": loss_sum / count}
         result[task.metric] = correct / count if task.metric == "accuracy" else result["loss"]
         return result

@@ -38,6 +38,8 @@ class Task(nn.Module):
     rnn: nn.Module
     count_unit = "tok"
     reports_perplexity = False
+    vocabs: Dict[str, Any] = {}  # role -> vocabulary (:meth:`attach`): what text in/out needs
+    limits: Dict[str, Any] = {}  # the run's options prediction obeys, e.g. ``max_len``
 
     def loss(self, batch, state=None) -> LossOutput:  # pragma: no cover - interface
         raise NotImplementedError
@@ -54,6 +56,36 @@ class Task(nn.Module):
     @property
     def cell(self) -> str:
         return self._config["cell"]
+
+    # -- self-contained: vocabularies and limits travel with the weights ----------------------
+    def attach(self, vocabs: Dict[str, Any], limits: Optional[Dict[str, Any]] = None) -> "Task":
+        """Keep the vocabularies (role -> vocabulary) and limits (option -> value, each also an
+        attribute: ``model.max_len``) that turn text into ids and back; returns the model."""
+        self.vocabs = dict(vocabs)
+        self.limits = dict(limits or {})
+        for name, value in self.limits.items():
+            setattr(self, name, value)
+        return self
+
+    def save(self, directory) -> None:
+        """``config.json`` (the class and its constructor arguments, the limits),
+        ``model.safetensors`` and ``vocabs/<role>.json``: what :meth:`load` rebuilds from."""
+        from pathlib import Path
+
+        from recurrente.train.checkpoint import save_model, update_config
+        from recurrente.train.run import save_vocabs
+        save_model(self, Path(directory))
+        update_config(Path(directory), limits=self.limits)
+        save_vocabs(Path(directory), self.vocabs)
+
+    @classmethod
+    def load(cls, directory, device="cpu", implementation: Optional[str] = None) -> "Task":
+        """The model of a run directory (its best weights) or of :meth:`save`, with its
+        vocabularies and limits, in eval mode. Called on a task's class, refuses another
+        task's run in one sentence; :func:`recurrente.load` takes any."""
+        from recurrente.train.run import load_model
+        return load_model(directory, device=device, implementation=implementation,
+                          expected=None if cls is Task else cls)
 
     def describe(self) -> str:
         """e.g. ``2x128 lstm (auto: native)``: names the kernel in use, so no slow path is silent."""
@@ -98,7 +130,8 @@ class TaskSpec:
     fills (named so in messages); ``flag_names``: the flag of a field whose flag has another
     name (``bidirectional`` is set by ``--unidirectional``); ``guessed``: options the data fills
     when they are not given (a classifier's columns), saved as filled, so a resume that leaves
-    them out means the same. ``summarize(best: dict, prepared)
+    them out means the same; ``limits``: options the trained model keeps and obeys when it
+    predicts (a classifier's ``max_len``). ``summarize(best: dict, prepared)
     -> dict``: task-specific lines of the summary from the best evaluation. ``package``: the
     task's folder, where :meth:`part` finds its ``cli``, ``serve`` and ``export`` modules.
     """
@@ -114,6 +147,7 @@ class TaskSpec:
     summarize: Callable = field(default=lambda best, prepared: {})
     flag_names: Dict[str, str] = field(default_factory=dict)  # field -> its flag, where not --field
     guessed: Tuple[str, ...] = ()  # fields the data fills when not given (saved as filled)
+    limits: Tuple[str, ...] = ()  # options the model keeps for prediction (Task.attach)
 
     def part(self, name: str, required: bool = False):
         """The module ``name`` of the task's folder (``cli``, ``serve``, ``export``, ``model``),

@@ -132,8 +132,6 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
     config = checkpoint.read_config(out) if start != "fresh" else {}
     opts.train.monitor = opts.train.monitor or spec.default_monitor
     saved = config.get("options", {})
-    if saved and not saved.get("train", {}).get("monitor"):  # a run from before --monitor
-        saved.setdefault("train", {})["monitor"] = spec.default_monitor
     for name in spec.guessed:
         if getattr(opts, name) is None and saved.get(name) is not None:
             setattr(opts, name, saved[name])
@@ -147,6 +145,7 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
         torch.manual_seed(opts.train.seed)  # the initial weights are part of the experiment
         model = spec.build(opts, data)
         world.seed(opts.train.seed)  # ranks > 0: their own random stream (dropout)
+    model.attach(data.vocabs, {name: getattr(opts, name) for name in spec.limits})
     monitor = _check_monitor(spec, opts.train.monitor)
     trainer = Trainer(model, world.shard(data.batches), opts.train, data.evaluate,
                       callbacks=world.callbacks([
@@ -169,6 +168,7 @@ def train_run(spec: TaskSpec, opts, out, resume: bool = False, progress: bool = 
             atomic_write_text(path, text)
         checkpoint.update_config(out, format="recurrente-run", task=spec.name,
                                  model={"class": type(model).__name__, **model.config()},
+                                 limits=model.limits,
                                  data={**data.record, "fingerprint": _jsonable(data.fingerprint)},
                                  options=options_record(opts))
     for note in data.notes + world.notes:
@@ -302,20 +302,38 @@ class LoadedRun:
 
 def load_run(directory, device: str = "cpu", implementation: Optional[str] = None,
              task: Optional[str] = None) -> LoadedRun:
-    """Model (best weights), spec and vocabularies of any task's run directory, by the model
-    class its ``config.json`` names; ``task``: refuse a run of another task, in one sentence."""
-    from recurrente.device import resolve_device
+    """Model (best weights, vocabularies and limits attached), spec and config of any task's run
+    directory, by the model class its ``config.json`` names; ``task``: refuse a run of another
+    task, in one sentence."""
     directory = Path(directory)
     config = checkpoint.read_config(directory)
     spec = task_of_run(directory, config)
-    name = spec.model_class
     if task is not None and spec.name != task:
         raise UserError(f"{directory} is a {spec.title} run, not a "
                         f"{registry.task(task).title} one")
-    vocabs = load_vocabs(directory)
-    if not vocabs:
+    model = _load_model(directory, config, spec, device, implementation)
+    if not model.vocabs:
         raise UserError(f"{directory} has no vocabularies ({VOCABS}/); it is not a complete run")
-    model = checkpoint.load_model(registry.model_class(name), directory,
+    return LoadedRun(directory, config, spec, model, model.vocabs)
+
+
+def load_model(directory, device: str = "cpu", implementation: Optional[str] = None,
+               expected: Optional[type] = None):
+    """The model of a run directory or of ``Task.save``, whatever its task (what
+    :func:`recurrente.load` is): the class its ``config.json`` names, its best weights, its
+    vocabularies and limits, in eval mode. ``expected``: a model class; a run of another task
+    is refused in one sentence."""
+    directory = Path(directory)
+    config = checkpoint.read_config(directory)
+    spec = task_of_run(directory, config)
+    if expected is not None and spec.model_class != expected.__name__:
+        wanted = registry.task_of_model(expected.__name__).title
+        raise UserError(f"{directory} is a {spec.title} run, not a {wanted} one")
+    return _load_model(directory, config, spec, device, implementation)
+
+
+def _load_model(directory: Path, config: dict, spec: TaskSpec, device, implementation):
+    from recurrente.device import resolve_device
+    model = checkpoint.load_model(registry.model_class(spec.model_class), directory,
                                   device=resolve_device(device), implementation=implementation)
-    model.eval()
-    return LoadedRun(directory, config, spec, model, vocabs)
+    return model.eval().attach(load_vocabs(directory), config.get("limits", {}))

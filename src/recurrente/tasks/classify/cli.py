@@ -6,10 +6,9 @@ Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the command from t
 import json
 import sys
 
-from recurrente.cli.checks import BATCH, COUNT, LAYERS, RATE, SIZE, TOKENS
-from recurrente.cli.common import add_line_limit, line_batches
+from recurrente.cli.checks import BATCH, COUNT, TOKENS
+from recurrente.cli.common import add_line_limit, line_batches, model_flags
 from recurrente.layers.pooling import POOLINGS
-from recurrente.layers.registry import DEFAULT, choices
 
 EXAMPLE = """examples:
   recurrente classify train reviews.csv --out runs/reviews          # columns guessed by name
@@ -31,17 +30,12 @@ DATA_FLAGS = {
     "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
-MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru, rnn, mingru or minlstm (default lstm)"),
-    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (LAYERS, "stacked recurrent layers (default 1)"),
-    "--hidden": (SIZE, "hidden size H per direction (default 128)"),
-    "--embedding": (SIZE, "embedding size (default H, or the vectors' size)"),
-    "--pooling": (str, f"{', '.join(POOLINGS)} (default max)"),
-    "--dropout": (RATE, "dropout on embeddings, between layers and on the pooled vector "
-                        "(default 0.3)"),
-    "--batch-size": (BATCH, "texts per batch (default 32)"),
-}
+MODEL_FLAGS = model_flags(
+    cells="lstm, gru, rnn, mingru or minlstm",
+    embedding="embedding size (default H, or the vectors' size)",
+    after_embedding={"--pooling": (str, f"{', '.join(POOLINGS)} (default max)")},
+    dropout="dropout on embeddings, between layers and on the pooled vector (default 0.3)",
+    batch_size="texts per batch (default 32)")
 SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
             "--keep-case": "keep upper case (default: lowercase the texts)"}
 
@@ -102,12 +96,9 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from recurrente.errors import UserError
+    from recurrente.errors import check_positive
     from recurrente.tasks.classify.model import SequenceClassifier
-    if args.top_k < 1:
-        raise UserError(f"expected --top-k >= 1, got {args.top_k}")
-    if args.batch_size < 1:
-        raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
+    check_positive({"--top-k": args.top_k, "--batch-size": args.batch_size})
     from recurrente.device import resolve_device
     model = SequenceClassifier.load(args.run_dir, device=resolve_device(args.device))
     cut = 0

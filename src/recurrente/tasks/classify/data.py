@@ -1,8 +1,8 @@
 """A classifier's data: labelled texts → splits → encoded examples → padded batches.
 
 Splits: ``--valid``/``--test`` files when given; otherwise held out of the training file,
-stratified by class (:func:`recurrente.data.formats.stratified_split`, deterministic in the
-seed, so ``eval`` re-creates the same test split). Texts become word or character ids
+stratified by class (:func:`recurrente.data.splits.hold_out`, deterministic in the seed, so
+``eval`` re-creates the same test split). Texts become word or character ids
 (:class:`recurrente.data.vocab.Vocab`), cut to ``max_len`` (said once in the log), and are
 batched by length (:class:`recurrente.data.padded.BucketBatches`).
 """
@@ -15,6 +15,7 @@ import torch
 
 from recurrente.data import formats
 from recurrente.data.padded import pad
+from recurrente.data.splits import hold_out
 from recurrente.data.vocab import Vocab
 from recurrente.errors import UserError
 from recurrente.tasks.classify.options import ClassifierOptions
@@ -48,21 +49,9 @@ def read_splits(opts: ClassifierOptions) -> dict:
     for name in ("valid", "test"):
         if getattr(opts, name):
             given[name] = read(getattr(opts, name))
-    missing = [name for name in ("valid", "test") if name not in given]
-    if missing:
-        fractions = dict(zip(("train", "valid", "test"), opts.split))
-        wanted = {n: fractions[n] if n == "train" or n in missing else 0.0 for n in fractions}
-        if sum(wanted[n] for n in missing) == 0:
-            missing = []
-        else:
-            total = sum(wanted.values())
-            parts = formats.stratified_split(given["train"].labels,
-                                             [wanted[n] / total for n in fractions],
-                                             opts.train.seed)
-            whole = given["train"]
-            for name, idx in zip(("train", "valid", "test"), parts):
-                if name == "train" or name in missing:
-                    given[name] = _subset(whole, idx, name)
+    whole = given["train"]
+    for name, idx in hold_out(given, opts.split, opts.train.seed, labels=whole.labels).items():
+        given[name] = _subset(whole, idx, name)
     return given
 
 

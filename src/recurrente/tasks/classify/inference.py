@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from recurrente.data.padded import pad
 from recurrente.errors import UserError
+from recurrente.layers.modes import evaluating
 from recurrente.tasks.classify.data import encode_texts
 from recurrente.tasks.classify.metrics import confusion, scores
 
@@ -16,17 +17,15 @@ from recurrente.tasks.classify.metrics import confusion, scores
 @torch.inference_mode()
 def probabilities(model, sequences: List[np.ndarray], batch_size: int = 64) -> np.ndarray:
     """``(N, C)`` class probabilities, in the order of ``sequences``, batched by length."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     order = np.argsort([len(s) for s in sequences], kind="stable")
     out = np.empty((len(sequences), model.num_classes), dtype=np.float64)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        ids, lengths = pad([sequences[i] for i in chunk], model.embedding.padding_idx)
-        logits = model(ids.to(device), lengths.to(device))  # (B, C)
-        out[chunk] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
-    model.train(was_training)
+    with evaluating(model):
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            ids, lengths = pad([sequences[i] for i in chunk], model.embedding.padding_idx)
+            logits = model(ids.to(device), lengths.to(device))  # (B, C)
+            out[chunk] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
     return out
 
 

@@ -9,7 +9,6 @@ trained with the cross-entropy of the gold label, summed over the batch. The poo
 sequence is read only up to its own length, so padding never changes a prediction.
 """
 
-from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -62,7 +61,6 @@ class SequenceClassifier(Task):
         self.pool = Pooling(pooling, K * hidden_size, K)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(K * hidden_size, num_classes)
-        self.vocabs = {}  # filled by load(): the run's vocabularies, for predict(texts)
 
     @property
     def num_classes(self) -> int:
@@ -95,20 +93,3 @@ class SequenceClassifier(Task):
         vocabularies: a model from :meth:`load`)."""
         from recurrente.tasks.classify.inference import predict_texts
         return predict_texts(self, texts, top_k, batch_size, max_len)
-
-    # -- files -------------------------------------------------------------------------------
-    def save(self, directory) -> None:
-        """``config.json`` (model section), ``model.safetensors`` and the vocabularies."""
-        from recurrente.train.checkpoint import save_model
-        from recurrente.train.run import save_vocabs
-        save_model(self, Path(directory))
-        save_vocabs(Path(directory), self.vocabs)
-
-    @classmethod
-    def load(cls, directory, device="cpu", implementation: Optional[str] = None):
-        """The best model of a run directory, with its vocabularies, in eval mode."""
-        from recurrente.train.run import load_run
-        run = load_run(directory, device=device, implementation=implementation, task="classify")
-        run.model.vocabs = run.vocabs
-        run.model.max_len = run.options.max_len
-        return run.model

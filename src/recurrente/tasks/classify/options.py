@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Optional
 
-from recurrente.errors import UserError, check_choice
+from recurrente.errors import check_choice, check_positive, check_rates
 from recurrente.layers.registry import DEFAULT
 from recurrente.train.config import TrainConfig
 
@@ -44,10 +44,6 @@ def check(opts: ClassifierOptions) -> None:
     check_choice("--cell", opts.cell, LM_CELLS)
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--pooling", opts.pooling, POOLINGS)
-    for flag, value in (("--max-len", opts.max_len), ("--hidden", opts.hidden),
-                        ("--layers", opts.layers), ("--batch-size", opts.batch_size),
-                        ("--min-freq", opts.min_freq)):
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
-    if not 0 <= opts.dropout < 1:
-        raise UserError(f"expected --dropout in [0, 1), got {opts.dropout}")
+    check_positive({"--max-len": opts.max_len, "--hidden": opts.hidden, "--layers": opts.layers,
+                    "--batch-size": opts.batch_size, "--min-freq": opts.min_freq})
+    check_rates({"--dropout": opts.dropout})

@@ -35,8 +35,6 @@ class ClassifierPredictor(Predictor):
 
     def __init__(self, name: str, run):
         super().__init__(name, run)
-        self.model.vocabs = run.vocabs
-        self.model.max_len = run.options.max_len
         self.labels = list(run.vocabs["labels"].itos)
 
     def details(self) -> dict:

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from recurrente.data.padded import BucketBatches
+from recurrente.data.vectors import vocabulary_vectors
 from recurrente.data.vocab import PAD, UNK, Vocab
 from recurrente.errors import UserError
 from recurrente.tasks.base import Prepared, TaskSpec
@@ -29,7 +30,8 @@ def prepare(opts: ClassifierOptions, vocabs: Optional[dict] = None, stdin=None) 
     encoded = {name: data.encode(d, vocabs["source"], vocabs["labels"], opts.max_len,
                             d.source.get("path", name)) for name, d in splits.items()}
     train = encoded["train"]
-    batches = BucketBatches([len(x) for x in train.ids], data.collate(train, vocabs["source"].pad_id),
+    batches = BucketBatches([len(x) for x in train.ids],
+                            data.collate(train, vocabs["source"].pad_id),
                             opts.batch_size, opts.train.seed)
     valid = encoded["valid"]
     evaluate = (lambda model: evaluate_examples(model, valid, opts.batch_size)) if len(valid) \
@@ -40,7 +42,8 @@ def prepare(opts: ClassifierOptions, vocabs: Optional[dict] = None, stdin=None) 
              "resolved": {"text_column": splits["train"].text_column,  # the spec's `guessed`
                           "label_column": splits["train"].label_column}}
     if opts.vectors and vocabs is not None:
-        extra["vectors"] = _vectors(opts, vocabs["source"], notes)
+        extra["vectors"] = vocabulary_vectors(opts.vectors, vocabs["source"], opts.embedding,
+                                              notes)
     return Prepared(vocabs, batches, evaluate, record,
                     fingerprint={n: d.source.get("sha256") for n, d in splits.items()},
                     description=f"{_name(opts)} ({len(train):,} train texts, "
@@ -74,15 +77,6 @@ def _notes(opts, splits, encoded) -> List[str]:
     return notes
 
 
-def _vectors(opts, source: Vocab, notes: List[str]):
-    from recurrente.data.vectors import coverage, load_vectors
-    matrix, found, dim = load_vectors(opts.vectors, source.itos, dim=opts.embedding)
-    cov = coverage(found, source.itos, specials=source.specials)
-    notes.append(f"pretrained vectors {opts.vectors}: {cov['found']:,} of {cov['total']:,} words "
-                 f"({100 * cov['fraction']:.1f}%), dimension {dim}")
-    return matrix, found, dim
-
-
 def build(opts: ClassifierOptions, prepared: Prepared):
     vectors = prepared.extra.get("vectors")
     embedding = vectors[2] if vectors is not None else opts.embedding
@@ -99,7 +93,6 @@ def build(opts: ClassifierOptions, prepared: Prepared):
         with torch.no_grad():
             rows = torch.from_numpy(np.flatnonzero(found))
             model.embedding.weight[rows] = torch.from_numpy(matrix[found])
-    model.vocabs = prepared.vocabs
     return model
 
 
@@ -107,8 +100,8 @@ SPEC = TaskSpec(name="classify", title="sequence classifier", model_class="Seque
                 package=__package__, options=ClassifierOptions,
                 prepare=prepare, build=build,
                 metrics={"accuracy": "max", "macro_f1": "max", "loss": "min"},
-                positional="data", flag_names={"bidirectional": "--unidirectional",
-                                               "lowercase": "--keep-case"},
+                positional="data", limits=("max_len",),
+                flag_names={"bidirectional": "--unidirectional", "lowercase": "--keep-case"},
                 guessed=("text_column", "label_column"))
 
 

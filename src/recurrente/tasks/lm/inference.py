@@ -11,6 +11,7 @@ from tqdm import tqdm
 from recurrente.errors import UserError
 from recurrente.generate.decode import stream
 from recurrente.generate.engine import GenerationEngine
+from recurrente.layers.modes import evaluating
 
 
 def _device_of(model) -> torch.device:
@@ -26,8 +27,6 @@ def evaluate_stream(model, ids, chunk: int = 512, progress: bool = False) -> dic
     is skipped, so the loss counts ``len(ids) - 1`` predictions: ``loss`` (nats/token),
     ``perplexity = exp(loss)``, ``tokens``.
     """
-    was_training = model.training
-    model.eval()
     ids = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=_device_of(model))
     ids = model.in_model_order(ids) if hasattr(model, "in_model_order") else ids
     if ids.numel() < 2:
@@ -36,15 +35,15 @@ def evaluate_stream(model, ids, chunk: int = 512, progress: bool = False) -> dic
     bar = tqdm(total=ids.numel() - 1, unit="tok", unit_scale=True, desc="eval",
                disable=not (progress and sys.stderr.isatty()),  # no redrawn bar in a log file
                file=sys.stderr, dynamic_ncols=True)
-    for start in range(0, ids.numel() - 1, chunk):
-        x = ids[start:start + chunk].unsqueeze(1)  # (T, 1)
-        y = ids[start + 1:start + chunk + 1].unsqueeze(1)  # (T', 1), T' = T except at the end
-        logits, state = model(x[:y.shape[0]], state)  # (T', 1, V)
-        total += float(torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="sum"))
-        bar.update(y.numel())
+    with evaluating(model):
+        for start in range(0, ids.numel() - 1, chunk):
+            x = ids[start:start + chunk].unsqueeze(1)  # (T, 1)
+            y = ids[start + 1:start + chunk + 1].unsqueeze(1)  # (T', 1), T' = T except at the end
+            logits, state = model(x[:y.shape[0]], state)  # (T', 1, V)
+            total += float(torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="sum"))
+            bar.update(y.numel())
     bar.close()
-    model.train(was_training)
     tokens = ids.numel() - 1
     loss = total / tokens
     return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)), "tokens": tokens}
@@ -72,13 +71,9 @@ def stream_tokens(model, prompts: List[List[int]], n: int, temperature: float = 
         prime, step = _torch_steps(model)
     if exclude:
         prime, step = _excluding(prime, list(exclude)), _excluding(step, list(exclude))
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         yield from stream(prime, step, prompts, n, temperature, top_k, top_p, seed,
                           device=_device_of(model))
-    finally:
-        model.train(was_training)
 
 
 def _torch_steps(model):

@@ -17,14 +17,14 @@ loss, ``ar · mean(m ⊙ H_t)^2`` and ``tar · mean(H_t - H_{t-1})^2`` on the la
 (``m``: its dropout mask).
 """
 
-from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from recurrente.errors import UserError
 from recurrente.layers import make_layer
 from recurrente.layers.dropout import SharedMasks, embedding_dropout, locked_dropout
 from recurrente.layers.registry import DEFAULT
@@ -226,25 +226,27 @@ class LanguageModel(Task):
         from recurrente.tasks.lm.inference import evaluate_stream
         return evaluate_stream(self, ids, chunk)
 
-    def generate(self, prompt_ids: List[int], n: int, temperature: float = 1.0,
+    def generate(self, prompt: Union[str, List[int]], n: int, temperature: float = 1.0,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
-                 seed: Optional[int] = None) -> List[int]:
-        """The prompt's ids followed by ``n`` new ones sampled autoregressively; for a backward
-        model, the ``n`` new ones come first: they precede the prompt in reading order."""
+                 seed: Optional[int] = None) -> Union[str, List[int]]:
+        """The prompt followed by ``n`` new tokens sampled autoregressively; for a backward
+        model, the ``n`` new ones come first: they precede the prompt in reading order.
+
+        ``prompt`` a string: the text comes back as a string, through the run's tokenizer (a
+        model from :meth:`load`), never sampling ``<unk>``; a list of ids: the ids come back.
+        Example: ``LanguageModel.load("runs/quijote").generate("En un lugar", 400)``.
+        """
         from recurrente.tasks.lm.inference import generate_batch
-        return generate_batch(self, [list(prompt_ids)], n, temperature, top_k, top_p, seed)[0]
-
-    # -- files -------------------------------------------------------------------------------
-    def save(self, directory) -> None:
-        """Write ``config.json`` (model section) and ``model.safetensors`` into ``directory``."""
-        from recurrente.train.checkpoint import save_model
-        save_model(self, Path(directory))
-
-    @classmethod
-    def load(cls, directory, device="cpu", implementation: Optional[str] = None) -> "LanguageModel":
-        """Rebuild a model saved by :meth:`save` or by training (a run directory)."""
-        from recurrente.train.checkpoint import load_model
-        return load_model(cls, Path(directory), device=device, implementation=implementation)
+        if not isinstance(prompt, str):
+            return generate_batch(self, [list(prompt)], n, temperature, top_k, top_p, seed)[0]
+        tokenizer = self.vocabs.get("source")
+        if tokenizer is None:
+            raise UserError("this model has no tokenizer to read text with; load it with "
+                            "LanguageModel.load(RUN), or pass token ids")
+        ids = [int(i) for i in tokenizer.encode_strict(prompt)]
+        out = generate_batch(self, [ids], n, temperature, top_k, top_p, seed,
+                             exclude=[tokenizer.unk_id])[0]
+        return tokenizer.decode(out)
 
 
 def _check_choice(name: str, value: str, choices) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from recurrente.data.batching import make_batches
 from recurrente.data.windows import check_truncation
-from recurrente.errors import UserError
+from recurrente.errors import UserError, check_positive
 from recurrente.tasks.base import Prepared, TaskSpec
 from recurrente.tasks.lm.data import prepare_data
 from recurrente.tasks.lm.inference import evaluate_stream
@@ -51,11 +51,8 @@ def build(opts: LMOptions, prepared: Prepared) -> LanguageModel:
 
 
 def build_model(opts: LMOptions, vocab_size: int) -> LanguageModel:
-    sizes = {"--hidden": opts.hidden, "--layers": opts.layers, "--seq-len": opts.seq_len,
-             "--batch-size": opts.batch_size, "--embedding": opts.embedding or 1}
-    for flag, value in sizes.items():
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
+    check_positive({"--hidden": opts.hidden, "--layers": opts.layers, "--seq-len": opts.seq_len,
+                    "--batch-size": opts.batch_size, "--embedding": opts.embedding or 1})
     try:
         return LanguageModel(vocab_size, cell=opts.cell, hidden_size=opts.hidden,
                              num_layers=opts.layers, embedding_size=opts.embedding,

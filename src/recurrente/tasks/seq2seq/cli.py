@@ -6,10 +6,9 @@ command from them.
 import json
 import sys
 
-from recurrente.cli.checks import (BATCH, BEAM, COUNT, LAYERS, NON_NEGATIVE, PROBABILITY, RATE,
-                                   SEED, SIZE, TOKENS, TOP_P, number)
-from recurrente.cli.common import add_line_limit
-from recurrente.layers.registry import DEFAULT, choices
+from recurrente.cli.checks import (BATCH, BEAM, COUNT, NON_NEGATIVE, PROBABILITY, RATE, SEED,
+                                   TOKENS, TOP_P, number)
+from recurrente.cli.common import add_line_limit, line_batches, model_flags
 
 EXAMPLE = """examples:
   recurrente translate train spa.txt --out runs/es-en --reverse     # Tatoeba: English<TAB>Spanish
@@ -32,16 +31,7 @@ DATA_FLAGS = {
     "--max-len": (TOKENS, "leave out pairs with a side longer than this many tokens; also the "
                           "longest sentence predict accepts (default 50)"),
 }
-MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru or rnn (default lstm)"),
-    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (LAYERS, "stacked layers of the encoder and of the decoder (default 1)"),
-    "--hidden": (SIZE, "decoder size H; a bidirectional encoder has H/2 per direction "
-                       "(default 128)"),
-    "--embedding": (SIZE, "embedding size of both sides (default H)"),
-    "--attention": (str, "none, dot, general (Luong) or additive (Bahdanau) (default general)"),
-    "--dropout": (RATE, "dropout on embeddings, between layers and before the output "
-                        "(default 0.2)"),
+AFTER_DROPOUT = {  # the translator's own model flags, between --dropout and --batch-size
     "--label-smoothing": (RATE, "label smoothing of the training loss (default 0.1)"),
     "--teacher-forcing": (PROBABILITY, "probability of feeding the decoder the gold previous "
                                        "token in training, per token (default 1: teacher "
@@ -53,8 +43,16 @@ MODEL_FLAGS = {
                                    "(e.g. 200)"),
     "--sampling-steps": (COUNT, "the step at which linear reaches its floor (default: the end of "
                                 "the run)"),
-    "--batch-size": (BATCH, "pairs per batch (default 32)"),
 }
+MODEL_FLAGS = model_flags(
+    cells="lstm, gru or rnn",
+    layers="stacked layers of the encoder and of the decoder (default 1)",
+    hidden="decoder size H; a bidirectional encoder has H/2 per direction (default 128)",
+    embedding="embedding size of both sides (default H)",
+    after_embedding={"--attention": (str, "none, dot, general (Luong) or additive (Bahdanau) "
+                                          "(default general)")},
+    dropout="dropout on embeddings, between layers and before the output (default 0.2)",
+    after_dropout=AFTER_DROPOUT, batch_size="pairs per batch (default 32)")
 LENGTH_PENALTY = number(0, 10)  # α of length^α
 LEN_A, LEN_B = number(0, 100), number(0, 10000)  # output tokens: round(a·|source| + b), capped
 SWITCHES = {"--reverse": "translate from the second column to the first",
@@ -127,7 +125,7 @@ def _search(args) -> dict:
 
 
 def run_eval(args) -> int:
-    from recurrente.errors import UserError
+    from recurrente.errors import check_positive
     from recurrente.tasks.seq2seq.inference import check_search, output_cap, pair_loss, score_pairs
     from recurrente.tasks.seq2seq.metrics import require_sacrebleu, sentence_table
     from recurrente.tasks.seq2seq.task import SPEC, examples_of
@@ -135,8 +133,7 @@ def run_eval(args) -> int:
     require_sacrebleu()
     beam, batch_size = getattr(args, "beam", 5), getattr(args, "batch_size", 64)
     check_search(beam, 1, _search(args))
-    if batch_size < 1:
-        raise UserError(f"expected --batch-size >= 1, got {batch_size}")
+    check_positive({"--batch-size": batch_size})
     run = load_run(args.run_dir, device=args.device, task=SPEC.name)
     split = getattr(args, "split", "test")
     data = examples_of(run, split, args.data, args.encoding, getattr(args, "max_len", None))
@@ -161,8 +158,7 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from recurrente.cli.common import line_batches
-    from recurrente.errors import UserError
+    from recurrente.errors import UserError, check_positive
     from recurrente.tasks.seq2seq.inference import check_search
     from recurrente.tasks.seq2seq.model import Seq2Seq
     from recurrente.device import resolve_device
@@ -172,8 +168,7 @@ def run_predict(args) -> int:
                "top_k": getattr(args, "top_k", None), "top_p": getattr(args, "top_p", None),
                "seed": getattr(args, "seed", None)}
     check_search(beam, nbest, options)
-    if args.batch_size < 1:
-        raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
+    check_positive({"--batch-size": args.batch_size})
     model = Seq2Seq.load(args.run_dir, device=resolve_device(args.device))
     picture, done = getattr(args, "attention", None), 0
     for lines in line_batches(args.input, args.encoding, args.batch_size,

@@ -18,6 +18,7 @@ import numpy as np
 
 from recurrente.data.padded import pad
 from recurrente.data.parallel import Pairs, read_aligned, read_tsv_pairs
+from recurrente.data.splits import hold_out, parts_to_hold
 from recurrente.data.vocab import BOS, EOS, PAD, UNK, Vocab, split_text
 from recurrente.errors import UserError
 from recurrente.tasks.seq2seq.options import TranslatorOptions
@@ -55,28 +56,24 @@ def read_splits(opts: TranslatorOptions) -> Dict[str, Pairs]:
     for name in ("valid", "test"):
         if getattr(opts, name):
             given[name] = read_tsv_pairs(getattr(opts, name), opts.encoding, opts.reverse)
-    if "valid" not in given:
-        given.update(_held_out(train, opts, with_test="test" not in given))
+    given.update(_held_out(given, opts))
     return given
 
 
-def _held_out(train: Pairs, opts: TranslatorOptions, with_test: bool) -> Dict[str, Pairs]:
-    """Distinct pairs held out by a seeded shuffle; training keeps every copy of the rest.
-    Pairs are the same when their tokens are (after ``--lowercase``): ``"Hola."`` and
-    ``"hola ."`` are one pair to a lower-casing word model, and never on both sides."""
+def _held_out(given: Dict[str, Pairs], opts: TranslatorOptions) -> Dict[str, Pairs]:
+    """Without ``--valid``: distinct pairs held out by a seeded shuffle (test ones too without
+    ``--test``); training keeps every copy of the rest. Pairs are the same when their tokens
+    are (after ``--lowercase``): ``"Hola."`` and ``"hola ."`` are one pair to a lower-casing
+    word model, and never on both sides."""
+    if not parts_to_hold(given, test_needs_valid=True):
+        return {}  # before splitting every training pair into tokens
+    train = given["train"]
     keys = [_key(pair, opts) for pair in train.pairs]
     distinct = list(dict.fromkeys(keys))
-    n = len(distinct)
-    f_train, f_valid, f_test = opts.split if with_test else (opts.split[0], opts.split[1], 0)
-    total = f_train + f_valid + f_test
-    n_valid = min(MAX_HELD_OUT, max(1, round(n * f_valid / total)))
-    n_test = min(MAX_HELD_OUT, max(1, round(n * f_test / total))) if with_test else 0
-    if n - n_valid - n_test < 1:
-        raise UserError(f"{n} distinct pairs are too few to hold out validation and test "
-                        f"pairs; expected at least 3, or pass --valid and --test")
-    order = np.random.default_rng([opts.train.seed, 11]).permutation(n)
-    part = {distinct[i]: "valid" for i in order[:n_valid]}
-    part.update({distinct[i]: "test" for i in order[n_valid:n_valid + n_test]})
+    held = hold_out(given, opts.split, opts.train.seed, size=len(distinct), salt=11,
+                    cap=MAX_HELD_OUT, test_needs_valid=True, items="pairs",
+                    counted="distinct pairs")
+    part = {distinct[i]: name for name in ("valid", "test") for i in held.get(name, ())}
     parts = {"train": [], "valid": [], "test": []}
     placed = set()
     for pair, key in zip(train.pairs, keys):

@@ -20,6 +20,7 @@ from recurrente.data.parallel import detokenize
 from recurrente.data.vocab import split_text
 from recurrente.device import move_to
 from recurrente.errors import UserError
+from recurrente.layers.modes import evaluating
 from recurrente.tasks.seq2seq.data import collate
 from recurrente.tasks.seq2seq.search import max_lengths
 
@@ -77,22 +78,20 @@ def decode_ids(model, sources: Sequence[np.ndarray], batch_size: int = 64,
     ``top_k``, ``top_p``. Sampling with a ``seed`` is reproducible for the same inputs and
     ``batch_size`` (the draws are made for a whole batch at once).
     """
-    was_training = model.training
-    model.eval()
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
     order = np.argsort([len(s) for s in sources], kind="stable")
     results: List[Optional[list]] = [None] * len(sources)
     cap = cap or output_cap(model)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        src, lengths = pad([sources[i] for i in chunk], model._config["pad_id"])  # (S, B)
-        limits = max_lengths(lengths, max_len_a, max_len_b, cap)
-        found = model.generate(src.to(device), lengths.to(device), limits,
-                               generator=generator, **search)
-        for i, hyps in zip(chunk, found):
-            results[i] = hyps
-    model.train(was_training)
+    with evaluating(model):
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            src, lengths = pad([sources[i] for i in chunk], model._config["pad_id"])  # (S, B)
+            limits = max_lengths(lengths, max_len_a, max_len_b, cap)
+            found = model.generate(src.to(device), lengths.to(device), limits,
+                                   generator=generator, **search)
+            for i, hyps in zip(chunk, found):
+                results[i] = hyps
     return results
 
 
@@ -149,15 +148,14 @@ def check_search(beam: int, nbest: int, options: dict) -> None:
 @torch.inference_mode()
 def pair_loss(model, data, batch_size: int = 64) -> tuple:
     """``(summed cross-entropy, target tokens)`` of the pairs under teacher forcing."""
-    was_training = model.training
-    model.eval()
     make = collate(data, model.bos_id, model.eos_id, model._config["pad_id"])
     order = np.argsort([len(s) for s in data.sources], kind="stable")
     total, count = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        loss, n, _ = model.loss(move_to(make(order[start:start + batch_size]), _device(model)))
-        total, count = total + float(loss), count + n
-    model.train(was_training)
+    with evaluating(model):
+        for start in range(0, len(order), batch_size):
+            loss, n, _ = model.loss(move_to(make(order[start:start + batch_size]),
+                                            _device(model)))
+            total, count = total + float(loss), count + n
     return total, count
 
 
@@ -172,10 +170,9 @@ def score_pairs(model, data, beam: int = 1, batch_size: int = 64, **search) -> d
             "references": references}
 
 
-def evaluate_encoded(model, data, vocabs: Optional[dict] = None, batch_size: int = 64) -> dict:
-    """The trainer's evaluation: ``{"loss", "bleu", "chrf", "exact"}``, greedy decoding."""
-    if vocabs is not None and not model.vocabs:
-        model.vocabs = vocabs  # a model rebuilt for --resume has none yet
+def evaluate_encoded(model, data, batch_size: int = 64) -> dict:
+    """The trainer's evaluation: ``{"loss", "bleu", "chrf", "exact"}``, greedy decoding (the
+    model's vocabularies attached: :meth:`~recurrente.tasks.base.Task.attach`)."""
     result = score_pairs(model, data, batch_size=batch_size)
     loss, count = pair_loss(model, data, batch_size)
     return {"loss": loss / max(1, count), "bleu": result["bleu"], "chrf": result["chrf"],

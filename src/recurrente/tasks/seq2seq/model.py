@@ -20,7 +20,6 @@ token. Scheduled sampling (Bengio et al. 2015) instead reads the gold token with
 step ``i`` (:mod:`recurrente.train.teacher_forcing`).
 """
 
-from pathlib import Path
 from typing import List, Optional, Sequence
 
 import torch
@@ -119,7 +118,6 @@ class Seq2Seq(Task):
                                implementation, pad_id)
         self.drop = nn.Dropout(dropout)
         self._progress = (0, 0.0)  # (step, fraction of the run): set by the trainer
-        self.vocabs = {}  # filled by load(): the run's vocabularies, for translate(sentences)
 
     @property
     def bos_id(self) -> int:
@@ -227,20 +225,3 @@ class Seq2Seq(Task):
         """
         from recurrente.tasks.seq2seq.inference import translate_texts
         return translate_texts(self, sentences, beam=beam, nbest=nbest, **options)
-
-    # -- files --------------------------------------------------------------------------------
-    def save(self, directory) -> None:
-        """``config.json`` (model section), ``model.safetensors`` and the vocabularies."""
-        from recurrente.train.checkpoint import save_model
-        from recurrente.train.run import save_vocabs
-        save_model(self, Path(directory))
-        save_vocabs(Path(directory), self.vocabs)
-
-    @classmethod
-    def load(cls, directory, device="cpu", implementation: Optional[str] = None):
-        """The best model of a run directory, with its vocabularies, in eval mode."""
-        from recurrente.train.run import load_run
-        run = load_run(directory, device=device, implementation=implementation, task="translate")
-        run.model.vocabs = run.vocabs
-        run.model.max_len = run.options.max_len
-        return run.model

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Optional
 
-from recurrente.errors import UserError, check_choice
+from recurrente.errors import UserError, check_choice, check_positive, check_rates
 from recurrente.layers.factory import TASK_CELLS
 from recurrente.layers.registry import DEFAULT
 from recurrente.train.config import TrainConfig
@@ -53,18 +53,12 @@ def check(opts: TranslatorOptions) -> None:
     check_choice("--attention", opts.attention, KINDS)
     check_choice("--cell", opts.cell, TASK_CELLS)
     _check_schedule(opts, [k for k in SCHEDULES if k != "constant"])
-    for flag, value in (("--max-len", opts.max_len), ("--hidden", opts.hidden),
-                        ("--layers", opts.layers), ("--batch-size", opts.batch_size),
-                        ("--min-freq", opts.min_freq), ("--embedding", opts.embedding or 1),
-                        ("--sampling-steps", opts.sampling_steps or 1)):
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
-    for flag, value, high in (("--dropout", opts.dropout, 1), ("--label-smoothing",
-                              opts.label_smoothing, 1)):
-        if not 0 <= value < high:
-            raise UserError(f"expected {flag} in [0, 1), got {value}")
-    if not 0 <= opts.teacher_forcing <= 1:
-        raise UserError(f"expected --teacher-forcing in [0, 1], got {opts.teacher_forcing}")
+    check_positive({"--max-len": opts.max_len, "--hidden": opts.hidden, "--layers": opts.layers,
+                    "--batch-size": opts.batch_size, "--min-freq": opts.min_freq,
+                    "--embedding": opts.embedding or 1,
+                    "--sampling-steps": opts.sampling_steps or 1})
+    check_rates({"--dropout": opts.dropout, "--label-smoothing": opts.label_smoothing})
+    check_rates({"--teacher-forcing": opts.teacher_forcing}, include_one=True)
 
 
 def _check_schedule(opts: TranslatorOptions, kinds) -> None:

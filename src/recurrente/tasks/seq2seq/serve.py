@@ -41,8 +41,6 @@ class TranslatorPredictor(Predictor):
 
     def __init__(self, name: str, run):
         super().__init__(name, run)
-        self.model.vocabs = run.vocabs
-        self.model.max_len = getattr(run.options, "max_len", None)
         self.attends = self.model.decoder.attention.enabled
 
     def details(self) -> dict:

@@ -34,7 +34,7 @@ def prepare(opts: TranslatorOptions, vocabs: Optional[dict] = None, stdin=None) 
     evaluate = None
     if valid is not None and len(valid):
         from recurrente.tasks.seq2seq.inference import evaluate_encoded
-        evaluate = lambda model: evaluate_encoded(model, valid, vocabs)  # noqa: E731
+        evaluate = lambda model: evaluate_encoded(model, valid)  # noqa: E731
     return Prepared(vocabs, batches, evaluate, _record(opts, splits, filtered),
                     fingerprint={n: p.source.get("sha256") for n, p in splits.items()},
                     description=f"{_name(opts)} ({len(train):,} train pairs, vocabularies "
@@ -62,8 +62,6 @@ def build(opts: TranslatorOptions, prepared: Prepared):
             bos_id=target.bos_id, eos_id=target.eos_id)
     except ValueError as e:
         raise UserError(str(e)) from None
-    model.vocabs = prepared.vocabs
-    model.max_len = opts.max_len
     return model
 
 
@@ -82,7 +80,7 @@ SPEC = TaskSpec(name="translate", title="translator", model_class="Seq2Seq",
                 package=__package__, options=TranslatorOptions,
                 prepare=prepare, build=build,
                 metrics={"bleu": "max", "chrf": "max", "exact": "max", "loss": "min"},
-                positional="data",
+                positional="data", limits=("max_len",),
                 flag_names={"bidirectional": "--unidirectional",
                             "input_feeding": "--no-input-feeding"})
 
@@ -111,7 +109,6 @@ def examples_of(run, split: str = "test", path=None, encoding=None, max_len=None
     else:
         pairs = read_tsv_pairs(path, encoding or opts.encoding, opts.reverse)
     model = run.model
-    model.vocabs = run.vocabs
     sources = encode_sources(model, [s for s, _ in pairs.pairs], max_len or opts.max_len,
                              where="line")
     targets = [run.vocabs["target"].encode(split_pair(p, opts)[1]) for p in pairs.pairs]

@@ -6,9 +6,8 @@ command from them.
 import json
 import sys
 
-from recurrente.cli.checks import BATCH, BEAM, COLUMN, COUNT, LAYERS, RATE, SIZE, TOKENS
-from recurrente.cli.common import add_line_limit
-from recurrente.layers.registry import DEFAULT, choices
+from recurrente.cli.checks import BATCH, BEAM, COLUMN, COUNT, RATE, TOKENS
+from recurrente.cli.common import add_line_limit, line_batches, model_flags
 
 EXAMPLE = """examples:
   recurrente tag train esp.train --valid esp.testa --test esp.testb --encoding latin-1 --out runs/ner
@@ -30,19 +29,15 @@ DATA_FLAGS = {
     "--vocab-size": (COUNT, "cap on the word vocabulary (most frequent kept)"),
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
-MODEL_FLAGS = {
-    "--cell": (str, "lstm, gru or rnn (default lstm)"),
-    "--implementation": (str, f"{', '.join(choices())} (default {DEFAULT})"),
-    "--layers": (LAYERS, "stacked recurrent layers (default 1)"),
-    "--hidden": (SIZE, "hidden size H per direction (default 128)"),
-    "--embedding": (SIZE, "word embedding size (default 100, or the vectors')"),
-    "--chars": (str, "the words' letters through lstm, cnn or none (default lstm)"),
-    "--head": (str, "crf or softmax (default crf)"),
-    "--dropout": (RATE, "dropout on the word vectors and outputs (default 0.5)"),
-    "--word-dropout": (RATE, "probability of reading a word seen once as <unk> in training "
-                             "(default 0.5)"),
-    "--batch-size": (BATCH, "sentences per batch (default 16)"),
-}
+MODEL_FLAGS = model_flags(
+    cells="lstm, gru or rnn", embedding="word embedding size (default 100, or the vectors')",
+    after_embedding={
+        "--chars": (str, "the words' letters through lstm, cnn or none (default lstm)"),
+        "--head": (str, "crf or softmax (default crf)")},
+    dropout="dropout on the word vectors and outputs (default 0.5)",
+    after_dropout={"--word-dropout": (RATE, "probability of reading a word seen once as <unk> "
+                                            "in training (default 0.5)")},
+    batch_size="sentences per batch (default 16)")
 MAX_TOKENS = 1000  # tokens of one sentence tag predict reads (--max-len)
 SWITCHES = {"--unidirectional": "read left to right only (default: both directions)",
             "--lowercase": "lower-case the words (the letters keep their case)"}
@@ -116,16 +111,12 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from recurrente.cli.common import line_batches
-    from recurrente.errors import UserError
+    from recurrente.errors import UserError, check_positive
     from recurrente.tasks.tag.inference import inline
     from recurrente.tasks.tag.model import SequenceTagger
     from recurrente.device import resolve_device
     from recurrente.data.sentences import pretokenized, tokenize
-    if getattr(args, "nbest", 1) < 1:
-        raise UserError(f"expected --nbest >= 1, got {args.nbest}")
-    if args.batch_size < 1:
-        raise UserError(f"expected --batch-size >= 1, got {args.batch_size}")
+    check_positive({"--nbest": getattr(args, "nbest", 1), "--batch-size": args.batch_size})
     model = SequenceTagger.load(args.run_dir, device=resolve_device(args.device))
     nbest, tokenized = getattr(args, "nbest", 1), getattr(args, "tokenized", False)
     limit, done = getattr(args, "max_len", MAX_TOKENS), 0

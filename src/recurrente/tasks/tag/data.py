@@ -13,6 +13,7 @@ import numpy as np
 
 from recurrente.data import conll, schemes
 from recurrente.data.padded import pad
+from recurrente.data.splits import hold_out
 from recurrente.data.vocab import PAD, UNK, Vocab
 from recurrente.errors import UserError
 from recurrente.tasks.tag.options import TaggerOptions
@@ -54,8 +55,7 @@ def read_splits(opts: TaggerOptions) -> dict:
     for name in ("valid", "test"):
         if getattr(opts, name):
             given[name] = read(getattr(opts, name))
-    if "valid" not in given:
-        given.update(_held_out(given["train"], opts, with_test="test" not in given))
+    given.update(_held_out(given, opts))
     for corpus in given.values():
         for s in corpus.sentences:
             s.tags = schemes.convert(s.tags, scheme, target)
@@ -75,22 +75,15 @@ def _conform(corpus, scheme: str) -> None:
         s.tags = fixed
 
 
-def _held_out(train, opts: TaggerOptions, with_test: bool) -> dict:
-    """Validation (and test) sentences cut from the training file, by a seeded shuffle."""
-    n = len(train)
-    f_train, f_valid, f_test = opts.split if with_test else (opts.split[0], opts.split[1], 0)
-    total = f_train + f_valid + f_test
-    n_valid = max(1, round(n * f_valid / total))
-    n_test = max(1, round(n * f_test / total)) if with_test else 0
-    if n - n_valid - n_test < 1:
-        raise UserError(f"{n} sentences are too few to hold out validation and test sentences; "
-                        f"expected at least 3, or pass --valid and --test")
-    order = np.random.default_rng([opts.train.seed, 7]).permutation(n)
-    parts = {"train": order[n_valid + n_test:], "valid": order[:n_valid],
-             "test": order[n_valid:n_valid + n_test]}
-    return {name: conll.TaggedCorpus([train.sentences[i] for i in np.sort(idx)],
+def _held_out(given: dict, opts: TaggerOptions) -> dict:
+    """Without ``--valid``: validation (and, without ``--test``, test) sentences cut from the
+    training file by a seeded shuffle, and the training sentences left."""
+    train = given["train"]
+    parts = hold_out(given, opts.split, opts.train.seed, size=len(train), salt=7,
+                     test_needs_valid=True, items="sentences")
+    return {name: conll.TaggedCorpus([train.sentences[i] for i in idx],
                                      {**train.source, "part": name})
-            for name, idx in parts.items() if len(idx)}
+            for name, idx in parts.items()}
 
 
 def encode(corpus, vocabs: dict, where: str) -> Encoded:
@@ -135,7 +128,7 @@ def collate(data: Encoded):
     return batch
 
 
-# ------------------------------------------------------------------------- vocabularies, vectors
+# ----------------------------------------------------------------------------- vocabularies
 
 def build_vocabs(train, opts: TaggerOptions) -> dict:
     case = (lambda w: w.lower()) if opts.lowercase else (lambda w: w)  # noqa: E731
@@ -153,13 +146,3 @@ def _tag_order(labels: List[str]) -> List[str]:
     """``O`` first, then by entity type and prefix: stable ids whatever the file order."""
     return sorted(labels, key=lambda t: (t != "O", t[2:], t[:1]))
 
-
-def read_vectors(opts, words: Vocab, notes: List[str]):
-    """``(matrix, found, dim)`` of ``--vectors`` for the word vocabulary; a line of ``notes``
-    says how many words they cover."""
-    from recurrente.data.vectors import coverage, load_vectors
-    matrix, found, dim = load_vectors(opts.vectors, words.itos, dim=opts.embedding)
-    cov = coverage(found, words.itos, specials=words.specials)
-    notes.append(f"pretrained vectors {opts.vectors}: {cov['found']:,} of {cov['total']:,} words "
-                 f"({100 * cov['fraction']:.1f}%), dimension {dim}")
-    return matrix, found, dim

@@ -15,6 +15,7 @@ from recurrente.data import schemes
 from recurrente.data.sentences import Token, tokenize
 from recurrente.device import move_to
 from recurrente.errors import UserError
+from recurrente.layers.modes import evaluating
 from recurrente.tasks.tag.data import Encoded, collate, encode_words
 from recurrente.tasks.tag.metrics import evaluate_tags
 
@@ -33,21 +34,19 @@ def _batches(model, data, batch_size: int):
 def tag_encoded(model, data, batch_size: int = 64, nbest: int = 1, with_loss: bool = True):
     """Tag ids (or k-best lists) and per-word probabilities of every sentence, in order; and
     (``with_loss``) the summed loss of the gold tags with its word count."""
-    was_training = model.training
-    model.eval()
     paths, probs = [None] * len(data), [None] * len(data)
     loss, words = 0.0, 0
-    for idx, batch in _batches(model, data, batch_size):
-        best, p = model.decode(batch, nbest)  # p (T, B, N)
-        if with_loss:
-            loss_sum, count, _ = model.loss(batch)
-            loss, words = loss + float(loss_sum), words + count
-        for b, i in enumerate(idx):
-            paths[i] = best[b]
-            tags = best[b][0].tags if nbest > 1 else best[b]
-            n = len(tags)
-            probs[i] = p[torch.arange(n), b, torch.tensor(tags, device=p.device)].cpu().numpy()
-    model.train(was_training)
+    with evaluating(model):
+        for idx, batch in _batches(model, data, batch_size):
+            best, p = model.decode(batch, nbest)  # p (T, B, N)
+            if with_loss:
+                loss_sum, count, _ = model.loss(batch)
+                loss, words = loss + float(loss_sum), words + count
+            for b, i in enumerate(idx):
+                paths[i] = best[b]
+                tags = best[b][0].tags if nbest > 1 else best[b]
+                n = len(tags)
+                probs[i] = p[torch.arange(n), b, torch.tensor(tags, device=p.device)].cpu().numpy()
     return paths, probs, loss, words
 
 

@@ -14,8 +14,7 @@ word dropout replaces words seen once in training by ``<unk>`` with probability 
 training (Lample et al. 2016), so ``<unk>`` is learned too.
 """
 
-from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -75,7 +74,6 @@ class SequenceTagger(Task):
         self.emit = nn.Linear(K * hidden_size, len(tags))
         self.crf = CRF.for_scheme(list(tags), scheme) if head == "crf" else None
         self.register_buffer("rare", torch.zeros(vocab_size, dtype=torch.bool))
-        self.vocabs = {}  # filled by load(): the run's vocabularies, for predict(sentences)
 
     @property
     def tags(self) -> List[str]:
@@ -123,24 +121,10 @@ class SequenceTagger(Task):
             paths = [row[:n] for row, n in zip(best, lengths.tolist())]
         return paths, probs
 
-    # -- prediction and files ----------------------------------------------------------------
+    # -- prediction ----------------------------------------------------------------------------
     def predict(self, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
         """For raw sentences (strings, tokenised here) or token lists: ``{"tokens", "tags",
         "entities": [{"type", "start", "end", "text", "score", "char_start", "char_end"}]}``
         each (needs the vocabularies: a model from :meth:`load`)."""
         from recurrente.tasks.tag.inference import predict_sentences
         return predict_sentences(self, sentences, nbest, batch_size)
-
-    @classmethod
-    def load(cls, directory, device="cpu", implementation: Optional[str] = None):
-        """The best model of a run directory, with its vocabularies, in eval mode."""
-        from recurrente.train.run import load_run
-        run = load_run(directory, device=device, implementation=implementation, task="tag")
-        run.model.vocabs = run.vocabs
-        return run.model
-
-    def save(self, directory) -> None:
-        from recurrente.train.checkpoint import save_model
-        from recurrente.train.run import save_vocabs
-        save_model(self, Path(directory))
-        save_vocabs(Path(directory), self.vocabs)

@@ -4,7 +4,7 @@ the options' checks."""
 from dataclasses import dataclass, field
 from typing import Optional
 
-from recurrente.errors import UserError, check_choice
+from recurrente.errors import check_choice, check_positive, check_rates
 from recurrente.layers.registry import DEFAULT
 from recurrente.train.config import TrainConfig
 
@@ -53,11 +53,7 @@ def check(opts: TaggerOptions) -> None:
     schemes.scheme_name(opts.scheme)
     if opts.tag_scheme:
         schemes.scheme_name(opts.tag_scheme)
-    for flag, value in (("--hidden", opts.hidden), ("--layers", opts.layers),
-                        ("--batch-size", opts.batch_size), ("--embedding", opts.embedding or 1),
-                        ("--min-freq", opts.min_freq)):
-        if value < 1:
-            raise UserError(f"expected {flag} >= 1, got {value}")
-    for flag, value in (("--dropout", opts.dropout), ("--word-dropout", opts.word_dropout)):
-        if not 0 <= value < 1:
-            raise UserError(f"expected {flag} in [0, 1), got {value}")
+    check_positive({"--hidden": opts.hidden, "--layers": opts.layers,
+                    "--batch-size": opts.batch_size, "--embedding": opts.embedding or 1,
+                    "--min-freq": opts.min_freq})
+    check_rates({"--dropout": opts.dropout, "--word-dropout": opts.word_dropout})

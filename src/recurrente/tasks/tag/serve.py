@@ -34,10 +34,6 @@ class TaggerPredictor(Predictor):
     task = SPEC.name
     routes = ROUTES
 
-    def __init__(self, name: str, run):
-        super().__init__(name, run)
-        self.model.vocabs = run.vocabs
-
     def details(self) -> dict:
         return {"tags": list(self.model.tags), "scheme": self.model._config.get("scheme"),
                 "crf": self.model.crf is not None}

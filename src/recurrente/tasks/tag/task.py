@@ -10,7 +10,8 @@ from recurrente.data import schemes
 from recurrente.data.padded import BucketBatches
 from recurrente.errors import UserError
 from recurrente.tasks.base import Prepared, TaskSpec
-from recurrente.tasks.tag.data import build_vocabs, collate, encode, read_splits, read_vectors
+from recurrente.data.vectors import vocabulary_vectors
+from recurrente.tasks.tag.data import build_vocabs, collate, encode, read_splits
 from recurrente.tasks.tag.options import TaggerOptions, check
 
 
@@ -32,7 +33,8 @@ def prepare(opts: TaggerOptions, vocabs: Optional[dict] = None, stdin=None) -> P
              f"way" for path, n in repaired.items() if n]
     extra = {"splits": splits, "encoded": encoded}
     if opts.vectors:
-        extra["vectors"] = read_vectors(opts, vocabs["source"], notes)
+        extra["vectors"] = vocabulary_vectors(opts.vectors, vocabs["source"], opts.embedding,
+                                              notes)
     return Prepared(vocabs, batches, evaluate,
                     {"data": opts.data, "sources": {n: c.source for n, c in splits.items()},
                      "sentences": {n: len(c) for n, c in splits.items()},
@@ -69,7 +71,6 @@ def build(opts: TaggerOptions, prepared: Prepared):
         with torch.no_grad():
             model.embedding.weight[torch.from_numpy(np.flatnonzero(found))] = \
                 torch.from_numpy(matrix[found])
-    model.vocabs = v
     return model
 
 
