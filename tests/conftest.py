@@ -7,7 +7,7 @@ import torch
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # ``auto`` takes the registry's table in tests (results never depend on it, timings would make
-# the suite slower and noisier); tests/test_autotune.py turns measuring on where it is the subject.
+# the suite slower and noisier); tests/layers/test_autotune.py turns measuring on where it is the subject.
 os.environ["RECURRENTE_AUTOTUNE"] = "0"
 torch.set_num_threads(1)
 

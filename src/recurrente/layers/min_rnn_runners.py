@@ -2,7 +2,7 @@
 
 Runners as :mod:`recurrente.layers.registry` defines them, ``runner(x (T, B, D), h0 (B, H),
 w_ih, w_hh, b_ih, b_hh) -> (H_all (T, B, H), None)``, with ``w_hh = b_hh = None`` (the cells have
-none). Three per cell, one function, held to each other in float64 by tests/test_min_rnn.py:
+none). Three per cell, one function, held to each other in float64 by tests/layers/test_min_rnn.py:
 
 - ``scratch``: the cell of :mod:`recurrente.cells.min_rnn` stepped ``T`` times, one line per
   equation; autograd does BPTT. The reference, and the step-by-step form.

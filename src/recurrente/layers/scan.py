@@ -8,7 +8,7 @@ When no gate reads ``H_{t-1}`` (minGRU, minLSTM), the gated update is this recur
 
 and the pairs ``(A, B)`` compose associatively, ``(A_2, B_2) ∘ (A_1, B_1) = (A_2 A_1,
 A_2 B_1 + B_2)``, which is what lets a scan regroup the steps (docs/parallel-scan.md). Three
-ways to compute it, one result (tests/test_min_rnn.py holds them to each other):
+ways to compute it, one result (tests/layers/test_min_rnn.py holds them to each other):
 
 - :func:`sequential_scan`: the loop, ``T`` steps of ``B·H`` numbers each; autograd's backward.
 - :func:`linear_scan`: a chunked (two-level) scan with a hand-written backward. Time is cut into

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "src" / "recurrente" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "src" / "recurrente" / "reference"
 STANDALONE_NAME = "recurrente_reference_standalone"
 
 LOAD_STANDALONE = f"""

@@ -18,7 +18,7 @@ from recurrente.tasks.tag.export import tagger_inputs  # noqa: E402
 from recurrente.train.run import load_run  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
-from tests.test_classify import order_examples, write_csv  # noqa: E402
+from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
 from tests.translate_fixtures import reverse_pairs, write_tsv  # noqa: E402
 
 

@@ -143,9 +143,10 @@ def _train_cmd(corpus, out, *extra):
             "--eval-every", "10", "--seed", "3", *extra]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path, corpus):
     """Kill -9 mid-run, --resume: the run completes and its final weights are bit-identical."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[3])}
     whole = tmp_path / "whole"
     subprocess.run(_train_cmd(corpus, whole), env=env, check=True, capture_output=True)
 
@@ -174,9 +175,10 @@ def _step(run: Path) -> int:
         return -1
 
 
+@pytest.mark.slow
 def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, corpus):
     """SIGINT ends the current step, saves the checkpoint, exits 130; --resume completes."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[3])}
     out = tmp_path / "run"
     cmd = _train_cmd(corpus, out)
     cmd[cmd.index("--max-steps") + 1] = "100000"

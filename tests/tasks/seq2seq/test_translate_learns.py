@@ -32,6 +32,7 @@ def trained(data, attention: str) -> Seq2Seq:
     return Seq2Seq.load(folder / attention)
 
 
+@pytest.mark.slow
 def test_attention_reverses_sequences_that_no_attention_cannot(data):
     long = reverse_pairs(300, seed=99, low=9, high=12)  # held out: fresh random sequences
     short = reverse_pairs(300, seed=98, low=2, high=4)

@@ -26,7 +26,7 @@ from recurrente.train.config import TrainConfig
 from tests.lm_fixtures import word_corpus
 from tests.tag_fixtures import (CUES, FILLER, NAMES, conll_text, entity_sentences, to_iob1,
                                 write_conll)
-from tests.test_classify import order_examples, write_csv
+from tests.classify_fixtures import order_examples, write_csv
 
 SMALL = ["--hidden", "8", "--max-steps", "2", "--quiet"]  # format and error tests: a second
 LEARN = ["--hidden", "32", "--max-steps", "200", "--eval-every", "100", "--lr", "0.01", "--quiet"]
@@ -144,6 +144,7 @@ def encoded(model, token_lists) -> Encoded:
 # ----------------------------------------------------------------------------- learning
 
 
+@pytest.mark.slow
 def test_both_directions_and_a_crf_learn_types_decided_by_the_next_word(bi_run, uni_run, files,
                                                                         tmp_path, capsys):
     held = entity_sentences(300, seed=1)
@@ -384,6 +385,7 @@ def test_docstart_lines_are_not_sentences(tmp_path):
     assert "-DOCSTART-" not in json.dumps(source)
 
 
+@pytest.mark.slow
 def test_iob1_files_score_the_same_whichever_scheme_the_model_uses(tmp_path, capsys):
     train = entity_sentences(600, seed=13)
     # two same-type names in a row: IOB1 marks the second with B-

@@ -11,7 +11,7 @@ from recurrente.errors import UserError
 from recurrente.train.run import load_run
 from tests.lm_fixtures import word_corpus
 from tests.tag_fixtures import entity_sentences, write_conll
-from tests.test_classify import order_examples, write_csv
+from tests.classify_fixtures import order_examples, write_csv
 from tests.translate_fixtures import reverse_pairs, write_tsv
 
 CLASSES = {"lm": "LanguageModel", "classify": "SequenceClassifier", "tag": "SequenceTagger",

@@ -101,6 +101,7 @@ def test_losses_are_sums_with_counts():
 
 
 # -- learning --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_lstm_solves_adding_at_T20():
     # Step budget (not seconds), so the run is the same on a busy machine. Seeds 0, 1, 2 all
     # reach MSE ~0.0003 (≈ 0.002 × baseline) in 1500 steps, 8-10 s on one thread.
@@ -152,6 +153,7 @@ def test_spectral_radius_blocks():
 
 
 # -- command line ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_json_and_outputs(tmp_path, capsys):
     out = tmp_path / "lab"
     code = main(["lab", "adding", "--T", "6,8", "--cells", "rnn,gru", "--time-budget", "0.5",

@@ -52,6 +52,7 @@ def _out(capsys, argv) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_it_learns_and_eval_scores_greedy_and_beam(run_dir, capsys):
     result = json.loads(_out(capsys, ["translate", "eval", str(run_dir), "--json"])
                         .strip().splitlines()[-1])

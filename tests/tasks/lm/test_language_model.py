@@ -26,6 +26,7 @@ def trained(tmp_path_factory):
     return root, summary, summary["train_seconds"]
 
 
+@pytest.mark.slow
 def test_two_layer_lstm_reaches_known_bound(trained):
     """Within at most 55 s of training (the budget stops it there on a slow machine; 600 steps
     take about 25 s on one core of the CI machine kind), validation perplexity < 1.45."""

@@ -31,7 +31,7 @@ from recurrente.tasks.lm.serve import ROUTES as LM_ROUTES  # noqa: E402
 from tests.cdp import Browser, chromium_path  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
-from tests.test_classify import order_examples, write_csv  # noqa: E402
+from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WORDS = {"uno": "one", "dos": "two", "gato": "cat", "perro": "dog", "casa": "house",

@@ -2,9 +2,7 @@
 runs load and predict identically from Python and the command line, every input format, and
 every bad input's one-sentence error."""
 
-import csv
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -16,34 +14,10 @@ from recurrente.tasks.classify.options import ClassifierOptions
 from recurrente.tasks.classify.task import build, prepare
 from recurrente.tasks.classify.model import SequenceClassifier
 from recurrente.train.config import TrainConfig
+from tests.classify_fixtures import order_examples, write_csv
 from tests.lm_fixtures import word_corpus
 
-FILLER = ["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
-          "rojo", "verde", "azul", "gato", "perro", "casa", "luna", "sol", "mar", "rio", "pan",
-          "vino", "libro", "mesa", "silla", "flor", "arbol", "nube", "tren", "barco"]
 SMALL = ["--hidden", "8", "--max-steps", "2", "--quiet"]  # format and error tests: seconds
-
-
-def order_examples(n: int, seed: int, min_len: int = 5, max_len: int = 40):
-    """Texts of random filler words holding "alfa" and "beta" once each: "antes" when alfa
-    comes first, else "despues". The words a text holds say nothing of its label; their order
-    says everything."""
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        words = [rng.choice(FILLER) for _ in range(rng.randint(min_len, max_len))]
-        i, j = rng.sample(range(len(words)), 2)
-        words[i], words[j] = "alfa", "beta"
-        rows.append((" ".join(words), "antes" if i < j else "despues"))
-    return rows
-
-
-def write_csv(path: Path, rows, header=("text", "label"), delimiter=","):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +93,7 @@ def bag_of_words_accuracy(train_rows, test_rows) -> float:
     return float(((standard(xt) @ w > 0) == yt.astype(bool)).mean())
 
 
+@pytest.mark.slow
 def test_learns_word_order_that_a_bag_of_words_cannot(run_dir, files, capsys):
     result = _json_out(capsys, ["classify", "eval", str(run_dir), "--data", str(files["held"]),
                                 "--json"])
@@ -392,6 +367,7 @@ def test_png_of_the_confusion_matrix(run_dir, files, tmp_path):
     assert other.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_a_mingru_classifier_learns_word_order(files, tmp_path, capsys):
     """`--cell mingru` (gates from X_t only, a linear recurrence per layer) still learns which of
     two words comes first, which no bag of words can (see the test above): held-out accuracy

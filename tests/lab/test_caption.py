@@ -11,6 +11,7 @@ from recurrente.lab.caption import NAMES, letters
 from recurrente.tasks.seq2seq.metrics import error_rate
 
 
+@pytest.mark.slow
 def test_caption_learns_to_name_digits(tmp_path, capsys):
     out = tmp_path / "caption"
     capsys.readouterr()

@@ -32,10 +32,10 @@ from recurrente.train.distributed import rank_state
 from recurrente.train.precision import _onednn_bf16
 from recurrente.train.shards import Padding, shard
 from tests.lm_fixtures import word_corpus
-from tests.test_classify import order_examples, write_csv
+from tests.classify_fixtures import order_examples, write_csv
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RECURRENTE_DIST_TIMEOUT": "60",
-       "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+       "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
 LM = ["--preset", "tiny", "--hidden", "16", "--seq-len", "16", "--batch-size", "8",
       "--seed", "3", "--eval-every", "10", "--quiet"]
 LM_STEPS = 120
@@ -171,6 +171,7 @@ def test_a_checkpoint_of_two_ranks_resumes_on_one_and_on_four():
 # ----------------------------------------------------------------------------- equality
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_language_model_of_one(lm_two, corpus, tmp_path):
     one = tmp_path / "one"
     assert main(["train", str(corpus), "--out", str(one), *LM, "--max-steps", str(LM_STEPS)]) == 0
@@ -187,6 +188,7 @@ def test_two_processes_train_the_language_model_of_one(lm_two, corpus, tmp_path)
     assert sum(x.get("kind") == "eval" for x in lines) == LM_STEPS // 10  # rank 0 alone logs
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_classifier_of_one(folder, tmp_path):
     # 121 training sentences in batches of 8: the last one holds 1 sentence for 2 processes
     data = [write_csv(folder / f"{name}.csv", order_examples(n, seed=s))
@@ -203,6 +205,7 @@ def test_two_processes_train_the_classifier_of_one(folder, tmp_path):
 # ----------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_whole_job_then_resume_equals_uninterrupted(lm_two, corpus, tmp_path):
     cut = tmp_path / "cut"
     argv = recurrente("train", corpus, "--out", cut, *LM, "--max-steps", LM_STEPS)
@@ -222,6 +225,7 @@ def test_sigkill_of_the_whole_job_then_resume_equals_uninterrupted(lm_two, corpu
     assert_close(weights(other), weights(lm_two))
 
 
+@pytest.mark.slow
 def test_killing_one_rank_stops_the_other_in_one_sentence(corpus, tmp_path):
     out = tmp_path / "run"
     argv = recurrente("train", corpus, "--out", out, *LM, "--max-steps", 100000)
@@ -246,6 +250,7 @@ def test_killing_one_rank_stops_the_other_in_one_sentence(corpus, tmp_path):
 # ----------------------------------------------------------------------------- launchers
 
 
+@pytest.mark.slow
 def test_two_nodes_meet_by_rendezvous_train_and_checkpoint(corpus, tmp_path):
     out, port = tmp_path / "nodes", free_port()
     procs = []

@@ -5,7 +5,6 @@ the plain progress lines, and a trainer that leaves the global random stream alo
 import argparse
 import io
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -25,17 +24,17 @@ from recurrente.train.config import CHANGEABLE_ON_RESUME, TrainConfig
 from recurrente.train.trainer import Trainer
 from tests.lm_fixtures import word_corpus
 from tests.tag_fixtures import entity_sentences, write_conll
-from tests.test_classify import order_examples, write_csv
+from tests.classify_fixtures import order_examples, write_csv
 from tests.translate_fixtures import reverse_pairs, write_tsv
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 LM_TINY = ["--preset", "tiny", "--hidden", "16", "--seq-len", "16", "--batch-size", "8",
            "--quiet"]
 CLS_TINY = ["--hidden", "8", "--quiet"]
 TAG_TINY = ["--hidden", "8", "--quiet"]
 TRANSLATE_TINY = ["--hidden", "8", "--quiet"]
 # --nproc launches the processes of a run, like --quiet it is not one of its options: the world
-# size is in the checkpoint, and a resume may change it (tests/test_distributed.py)
+# size is in the checkpoint, and a resume may change it (tests/train/test_distributed.py)
 NOT_OPTIONS = {"--out", "--resume", "--quiet", "--json", "--help", "--preset", "--nproc"}
 
 

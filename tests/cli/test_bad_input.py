@@ -34,7 +34,7 @@ from recurrente.cli.checks import Number, numeric_actions  # noqa: E402
 from recurrente.cli.main import build_parser, main  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
-from tests.test_classify import order_examples, write_csv  # noqa: E402
+from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
 from tests.translate_fixtures import reverse_pairs, write_tsv  # noqa: E402
 
 SWEEP = settings(max_examples=4, deadline=None, database=None,
