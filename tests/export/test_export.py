@@ -20,6 +20,7 @@ from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
 from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
 from tests.translate_fixtures import reverse_pairs, write_tsv  # noqa: E402
+from tests.results import as_dicts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ print(json.dumps(probs[0].tolist()))
     probs = json.loads(done.stdout)
     from recurrente.tasks.classify.model import SequenceClassifier
     model = SequenceClassifier.load(runs["classify"])
-    expected = model.predict(["w1 alfa w2 beta"], top_k=2)[0]["top"]
+    expected = as_dicts(model.predict(["w1 alfa w2 beta"], top_k=2))[0]["top"]
     labels = json.loads((out / "manifest.json").read_text())["labels"]
     for label, p in expected:
         assert abs(probs[labels.index(label)] - p) < 1e-5
@@ -191,4 +192,4 @@ def test_exported_translator_decodes_greedily_as_the_model(runs, tmp_path):
         if token == manifest["eos_id"]:
             break
         tokens.append(token)
-    assert target_text(model, tokens) == model.translate([sentence])[0]
+    assert target_text(model, tokens) == model.translate([sentence])[0].text

@@ -32,6 +32,7 @@ from tests.cdp import Browser, chromium_path  # noqa: E402
 from tests.lm_fixtures import word_corpus  # noqa: E402
 from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
 from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
+from tests.results import as_dicts  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WORDS = {"uno": "one", "dos": "two", "gato": "cat", "perro": "dog", "casa": "house",
@@ -150,14 +151,14 @@ def test_score_classify_tag_match_the_library(client, predictors):
     assert r["perplexity"] == pytest.approx(expected["perplexity"]) and r["tokens"] == len(text) - 1
     texts = ["uno alfa dos beta tres", "beta cuatro alfa"]
     r = client.post("/v1/models/order/classify", json={"texts": texts}).json()["results"]
-    for got, want in zip(r, cls.model.predict(texts, top_k=2)):
+    for got, want in zip(r, as_dicts(cls.model.predict(texts, top_k=2))):
         assert got["label"] == want["label"]
         assert [(t["label"], t["probability"]) for t in got["top"]] == \
                [(a, pytest.approx(b)) for a, b in want["top"]]
     assert len(client.post("/v1/models/order/classify",
                            json={"text": texts[0], "top_k": 1}).json()["results"][0]["top"]) == 1
     r = client.post("/v1/models/ner/tag", json={"text": SENTENCE, "nbest": 2}).json()
-    got, want = r["results"][0], tag.model.predict([SENTENCE], nbest=2)[0]
+    got, want = r["results"][0], as_dicts(tag.model.predict([SENTENCE], nbest=2))[0]
     assert got["tags"] == want["tags"] and len(got["nbest"]) == 2
     for e in got["entities"]:
         assert SENTENCE[e["char_start"]:e["char_end"]] == e["text"]
@@ -169,7 +170,7 @@ def test_translate_with_attention(client, runs, predictors):
     plain = client.post("/v1/models/es-en/translate", json={"text": "uno gato", "beam": 3})
     assert plain.status_code == 200, plain.text
     translation = plain.json()["results"][0]["translation"]
-    assert translation == tr.model.translate(["uno gato"], beam=3)[0]
+    assert translation == tr.model.translate(["uno gato"], beam=3)[0].text
     assert tr.attends  # the default attention: the weights are there to show
     r = client.post("/v1/models/es-en/translate",
                     json={"text": "uno gato", "beam": 3, "attention": True}).json()["results"][0]

@@ -16,6 +16,7 @@ from recurrente.tasks.classify.model import SequenceClassifier
 from recurrente.train.config import TrainConfig
 from tests.classify_fixtures import order_examples, write_csv
 from tests.lm_fixtures import word_corpus
+from tests.results import as_dicts
 
 SMALL = ["--hidden", "8", "--max-steps", "2", "--quiet"]  # format and error tests: seconds
 
@@ -143,8 +144,8 @@ def test_eval_of_the_runs_own_test_split(run_dir, capsys):
 
 def test_load_predicts_the_same_as_a_second_load_and_the_command_line(run_dir, tmp_path, capsys):
     texts = [t for t, _ in order_examples(30, seed=5)] + ["alfa beta", "beta alfa", "", "¿qué?"]
-    first = SequenceClassifier.load(run_dir).predict(texts, top_k=2)
-    second = SequenceClassifier.load(run_dir).predict(texts, top_k=2)
+    first = as_dicts(SequenceClassifier.load(run_dir).predict(texts, top_k=2))
+    second = as_dicts(SequenceClassifier.load(run_dir).predict(texts, top_k=2))
     p1 = np.array([[p for _, p in sorted(r["top"])] for r in first])
     p2 = np.array([[p for _, p in sorted(r["top"])] for r in second])
     assert np.array_equal(p1, p2)

@@ -11,6 +11,7 @@ import pytest
 from recurrente.cli.main import main
 from recurrente.tasks.seq2seq.model import Seq2Seq
 from tests.translate_fixtures import reverse_pairs, write_tsv
+from tests.results import texts
 
 TRAIN = ["--cell", "gru", "--hidden", "64", "--attention", "additive", "--dropout", "0",
          "--label-smoothing", "0", "--batch-size", "32", "--lr", "0.005", "--quiet"]
@@ -84,23 +85,23 @@ def test_predict_cli_api_and_save_load_agree(run_dir, folder, capsys):
     cli = _out(capsys, ["translate", "predict", str(run_dir), str(inputs)]).splitlines()
     assert _out(capsys, ["predict", str(run_dir), str(inputs)]).splitlines() == cli
     model = Seq2Seq.load(run_dir)
-    assert model.translate(HELD) == cli
+    assert texts(model.translate(HELD)) == cli
     right = sum(t == " ".join(reversed(s.split())) for s, t in zip(HELD, cli))
     assert right >= 0.8 * len(HELD), list(zip(HELD, cli))[:5]
     copy = folder / "saved"
     model.save(copy)
     again = Seq2Seq.load(copy)
-    assert again.translate(HELD) == cli
+    assert texts(again.translate(HELD)) == cli
     assert again.translate(HELD, beam=4, nbest=2) == model.translate(HELD, beam=4, nbest=2)
 
 
 def test_a_translation_does_not_depend_on_its_batch(run_dir):
     model = Seq2Seq.load(run_dir)
     for beam in (1, 4):
-        alone = [model.translate([s], beam=beam)[0] for s in HELD[:12]]
+        alone = [model.translate([s], beam=beam)[0].text for s in HELD[:12]]
         for batch_size in (3, 64):
-            assert model.translate(HELD[:12], beam=beam, batch_size=batch_size) == alone
-        reordered = model.translate(HELD[:12][::-1] + HELD[12:], beam=beam)
+            assert texts(model.translate(HELD[:12], beam=beam, batch_size=batch_size)) == alone
+        reordered = texts(model.translate(HELD[:12][::-1] + HELD[12:], beam=beam))
         assert reordered[:12][::-1] == alone
 
 

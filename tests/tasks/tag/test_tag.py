@@ -27,6 +27,7 @@ from tests.lm_fixtures import word_corpus
 from tests.tag_fixtures import (CUES, FILLER, NAMES, conll_text, entity_sentences, to_iob1,
                                 write_conll)
 from tests.classify_fixtures import order_examples, write_csv
+from tests.results import as_dicts
 
 SMALL = ["--hidden", "8", "--max-steps", "2", "--quiet"]  # format and error tests: a second
 LEARN = ["--hidden", "32", "--max-steps", "200", "--eval-every", "100", "--lr", "0.01", "--quiet"]
@@ -206,8 +207,8 @@ def test_eval_of_the_runs_own_splits(bi_run, capsys):
 def test_load_predicts_the_same_twice_and_as_the_command_line(bi_run, tmp_path, capsys):
     texts = [" ".join(tokens) for tokens, _ in entity_sentences(40, seed=5)]
     texts += [" ".join(t) for t in random_token_lists(20, seed=6)] + ["", "¿Qué?"]
-    first = SequenceTagger.load(bi_run).predict(texts)
-    second = SequenceTagger.load(bi_run).predict(texts)
+    first = as_dicts(SequenceTagger.load(bi_run).predict(texts))
+    second = as_dicts(SequenceTagger.load(bi_run).predict(texts))
     assert first == second  # tags, entities, scores: bit for bit
     right = sum(r["tags"] == tags for r, (_, tags) in zip(first, entity_sentences(40, seed=5)))
     assert right >= 38, f"{right} of 40 generated sentences tagged exactly"
@@ -224,7 +225,7 @@ def test_a_crf_never_breaks_the_scheme(run, scheme, request):
     model = SequenceTagger.load(request.getfixturevalue(run))
     assert model._config["scheme"] == scheme
     inputs = random_token_lists(300, seed=7)
-    for result in model.predict(inputs) + model.predict(inputs, nbest=3):
+    for result in as_dicts(model.predict(inputs)) + as_dicts(model.predict(inputs, nbest=3)):
         schemes.check(result["tags"], scheme)
         for path in result.get("nbest", []):
             schemes.check(path["tags"], scheme)
@@ -247,8 +248,8 @@ def test_nbest_is_sorted_starts_with_viterbi_and_has_probabilities(bi_run, bioes
     inputs = random_token_lists(60, seed=8) + [t for t, _ in entity_sentences(20, seed=9)]
     for run in (bi_run, bioes_run):
         model = SequenceTagger.load(run)
-        viterbi = model.predict(inputs)
-        for best, result in zip(viterbi, model.predict(inputs, nbest=3)):
+        viterbi = as_dicts(model.predict(inputs))
+        for best, result in zip(viterbi, as_dicts(model.predict(inputs, nbest=3))):
             paths = result["nbest"]
             assert len(paths) == 3  # a sentence of one word has 3 valid paths already
             assert result["tags"] == paths[0]["tags"] == best["tags"]
@@ -264,7 +265,7 @@ def test_nbest_is_sorted_starts_with_viterbi_and_has_probabilities(bi_run, bioes
     (tmp_path / "in.txt").write_text("\n".join(" ".join(t) for t in inputs[:10]) + "\n")
     lines = _json_lines(capsys, ["tag", "predict", str(bi_run), str(tmp_path / "in.txt"),
                                  "--tokenized", "--nbest", "3", "--json"])
-    api = SequenceTagger.load(bi_run).predict(inputs[:10], nbest=3)
+    api = as_dicts(SequenceTagger.load(bi_run).predict(inputs[:10], nbest=3))
     assert [line["nbest"] for line in lines] == [r["nbest"] for r in api]
 
 
@@ -274,7 +275,7 @@ def test_nbest_is_sorted_starts_with_viterbi_and_has_probabilities(bi_run, bioes
 def test_raw_text_entities_carry_character_offsets(bi_run):
     model = SequenceTagger.load(bi_run)
     clean = f"ayer {A} {B} dijo que {C} está lejos"
-    result = model.predict([clean])[0]
+    result = as_dicts(model.predict([clean]))[0]
     assert [(e["type"], e["text"]) for e in result["entities"]] == \
         [("PER", f"{A} {B}"), ("LOC", C)], result
     per, loc = result["entities"]
@@ -283,7 +284,7 @@ def test_raw_text_entities_carry_character_offsets(bi_run):
     texts = [clean, f"  ayer   {A}\t {B}  dijo:  «la {C} está»,  ¿vale?  ",
              f"{A}, {B} y {C} dijo.", *(" ".join(t) for t in random_token_lists(40, seed=10))]
     found = 0
-    for text, r in zip(texts, model.predict(texts)):
+    for text, r in zip(texts, as_dicts(model.predict(texts))):
         tokens = tokenize(text)
         assert r["tokens"] == [t.text for t in tokens]
         for e in r["entities"]:
@@ -302,8 +303,9 @@ def test_inline_output_tokenized_input_and_empty_lines(bi_run, tmp_path, capsys)
     capsys.readouterr()
     assert main(["tag", "predict", str(bi_run), str(tmp_path / "raw.txt")]) == 0
     out = capsys.readouterr().out.split("\n")
-    api = SequenceTagger.load(bi_run).predict(lines)
-    assert out == [inline(r["tokens"], r["entities"]) for r in api] + [""]
+    results = SequenceTagger.load(bi_run).predict(lines)
+    api = as_dicts(results)
+    assert out == [inline(r.tokens, r.entities) for r in results] + [""]
     assert [out[k] for k in (0, 1, 2, 4)] == \
         [f"ayer [PER {A} {B}] dijo que [LOC {C}] está lejos", "", "", "el pan"], out
     assert out[3].startswith(f"[PER {A}] dijo "), out
@@ -329,7 +331,7 @@ def test_decomposed_accents_are_the_same_words(bi_run):
     import unicodedata
     text = f"ayer {A} contó que {B} está lejos"
     model = SequenceTagger.load(bi_run)
-    composed, decomposed = model.predict([text, unicodedata.normalize("NFD", text)])
+    composed, decomposed = as_dicts(model.predict([text, unicodedata.normalize("NFD", text)]))
     assert decomposed["tags"] == composed["tags"]
     assert [e["score"] for e in decomposed["entities"]] == \
         [e["score"] for e in composed["entities"]]
@@ -517,7 +519,7 @@ def test_other_character_encoders_train_and_predict(chars, files, tmp_path):
                  *SMALL]) == 0
     model = SequenceTagger.load(out)
     assert _config(out)["model"]["chars"] == chars and (model.chars is None) == (chars == "none")
-    result = model.predict([f"ayer {A} dijo", "Xylo nunca vista"])
+    result = as_dicts(model.predict([f"ayer {A} dijo", "Xylo nunca vista"]))
     assert [len(r["tags"]) for r in result] == [3, 3]
 
 

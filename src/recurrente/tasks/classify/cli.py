@@ -111,10 +111,10 @@ def run_predict(args) -> int:
         cut += long
         for text, result in zip(lines, model.predict(lines, top_k=args.top_k)):
             if args.json:
-                print(json.dumps({"text": text, **result}, ensure_ascii=False))
+                print(json.dumps({"text": text, **result.to_dict()}, ensure_ascii=False))
             elif args.top_k == 1:
-                print(f"{result['label']}\t{result['probability']:.4f}")
+                print(f"{result.label}\t{result.probability:.4f}")
             else:
-                print("\t".join(f"{label} {p:.4f}" for label, p in result["top"]))
+                print("\t".join(f"{label} {p:.4f}" for label, p in result.top))
         sys.stdout.flush()  # stdin streams: each batch is answered before the next is read
     return 0

@@ -1,7 +1,8 @@
 """A trained classifier on texts: class probabilities, labels with their top-k, and scores
 over encoded examples (the evaluation the trainer runs and ``classify eval`` prints)."""
 
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -12,6 +13,18 @@ from recurrente.errors import UserError
 from recurrente.layers.modes import evaluating
 from recurrente.tasks.classify.data import encode_texts
 from recurrente.tasks.classify.metrics import confusion, scores
+
+
+@dataclass
+class Label:
+    """A classifier's answer for one text: the likeliest label, its probability, and the
+    ``top_k`` likeliest ``(label, probability)`` pairs, best first."""
+    label: str
+    probability: float
+    top: List[Tuple[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "probability": self.probability, "top": list(self.top)}
 
 
 @torch.inference_mode()
@@ -30,8 +43,8 @@ def probabilities(model, sequences: List[np.ndarray], batch_size: int = 64) -> n
 
 
 def predict_texts(model, texts: List[str], top_k: int = 1, batch_size: int = 64,
-                  max_len: Optional[int] = None) -> List[dict]:
-    """Label, probability and the ``top_k`` most likely labels of every text."""
+                  max_len: Optional[int] = None) -> List[Label]:
+    """A :class:`Label` per text: its label, probability and ``top_k`` most likely labels."""
     if not model.vocabs:
         raise UserError("this model has no vocabularies; load it with SequenceClassifier.load(RUN)")
     source, labels = model.vocabs["source"], model.vocabs["labels"]
@@ -42,7 +55,7 @@ def predict_texts(model, texts: List[str], top_k: int = 1, batch_size: int = 64,
     for row in probs:
         best = np.argsort(-row, kind="stable")[:k]
         top = [(labels.itos[i], float(row[i])) for i in best]
-        results.append({"label": top[0][0], "probability": top[0][1], "top": top})
+        results.append(Label(top[0][0], top[0][1], top))
     return results
 
 

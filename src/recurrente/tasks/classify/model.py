@@ -88,8 +88,9 @@ class SequenceClassifier(Task):
         return probabilities(self, sequences, batch_size)
 
     def predict(self, texts: List[str], top_k: int = 1, batch_size: int = 64,
-                max_len: Optional[int] = None) -> List[dict]:
-        """``[{"label", "probability", "top": [(label, p), ...]}]``, one per text (needs the
-        vocabularies: a model from :meth:`load`)."""
+                max_len: Optional[int] = None) -> list:
+        """A :class:`~recurrente.tasks.classify.inference.Label` per text (``.label``,
+        ``.probability``, ``.top``; ``.to_dict()`` for JSON); needs the vocabularies: a model
+        from :meth:`load`. :meth:`predict_ids` gives the probabilities of id sequences."""
         from recurrente.tasks.classify.inference import predict_texts
         return predict_texts(self, texts, top_k, batch_size, max_len)

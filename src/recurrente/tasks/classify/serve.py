@@ -49,9 +49,9 @@ class ClassifierPredictor(Predictor):
         k = len(self.labels) if top_k is None else min(top_k, len(self.labels))
         out = []
         for result in self.model.predict(texts, top_k=k):
-            out.append({"label": result["label"], "probability": result["probability"],
+            out.append({"label": result.label, "probability": result.probability,
                         "top": [{"label": label, "probability": p} for label, p in
-                                result["top"]]})
+                                result.top]})
         return out
 
 

@@ -197,16 +197,11 @@ def _shift(message: str, done: int) -> str:
 
 def _print(source: str, result, nbest: int, as_json: bool) -> None:
     if as_json:
-        if nbest == 1:
-            print(json.dumps({"source": source, "translation": result}, ensure_ascii=False))
-        else:
-            print(json.dumps({"source": source, "translation": result[0][0],
-                              "nbest": [{"translation": t, "score": s} for t, s in result]},
-                             ensure_ascii=False))
+        print(json.dumps({"source": source, **result.to_dict()}, ensure_ascii=False))
     elif nbest == 1:
-        print(result)
+        print(result.text)
     else:
-        print("\t".join(t if s is None else f"{t} ({s:.3f})" for t, s in result))
+        print("\t".join(t if s is None else f"{t} ({s:.3f})" for t, s in result.nbest))
 
 
 def _draw(model, sentence: str, path: str, max_len, beam: int, options: dict) -> None:

@@ -10,7 +10,8 @@ longest source accepted, plus 10), whatever ``a`` and ``b`` say.
 """
 
 import math
-from typing import List, Optional, Sequence
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -23,6 +24,22 @@ from recurrente.errors import UserError
 from recurrente.layers.modes import evaluating
 from recurrente.tasks.seq2seq.data import collate
 from recurrente.tasks.seq2seq.search import max_lengths
+
+@dataclass
+class Translation:
+    """A translator's answer for one sentence: the best translation (``text``) and its score
+    (the length-normalised log-probability of a beam, None for greedy or sampled output); with
+    ``nbest > 1``, the n best ``(text, score)`` pairs, best first."""
+    text: str
+    score: Optional[float] = None
+    nbest: Optional[List[Tuple[str, Optional[float]]]] = None
+
+    def to_dict(self) -> dict:
+        out = {"translation": self.text}
+        if self.nbest is not None:
+            out["nbest"] = [{"translation": t, "score": s} for t, s in self.nbest]
+        return out
+
 
 DEFAULT_LEN_A, DEFAULT_LEN_B = 1.5, 10.0  # at most round(a · |source| + b) output tokens
 DEFAULT_MAX_LEN = 50  # a model without a run's --max-len (built in code): its source limit
@@ -108,8 +125,10 @@ def normalise_reference(model, text: str) -> str:
 
 
 def translate_texts(model, sentences: Sequence[str], beam: int = 1, nbest: int = 1,
-                    batch_size: int = 64, max_len: Optional[int] = None, **options):
-    """See :meth:`recurrente.tasks.seq2seq.model.Seq2Seq.translate`."""
+                    batch_size: int = 64, max_len: Optional[int] = None,
+                    **options) -> List[Translation]:
+    """A :class:`Translation` per sentence (see
+    :meth:`recurrente.tasks.seq2seq.model.Seq2Seq.translate`)."""
     check_search(beam, nbest, options)
     ids = encode_sources(model, sentences, max_len)
     present = [i for i, x in enumerate(ids) if x is not None]
@@ -117,10 +136,8 @@ def translate_texts(model, sentences: Sequence[str], beam: int = 1, nbest: int =
                        cap=output_cap(model, max_len), **options) if present else []
     out = [[("", None)] for _ in sentences]
     for i, hyps in zip(present, found):
-        out[i] = [(target_text(model, tokens), score) for tokens, score in hyps]
-    if nbest == 1:
-        return [hyps[0][0] if hyps else "" for hyps in out]
-    return out
+        out[i] = [(target_text(model, tokens), score) for tokens, score in hyps] or [("", None)]
+    return [Translation(*hyps[0], nbest=hyps if nbest > 1 else None) for hyps in out]
 
 
 def check_search(beam: int, nbest: int, options: dict) -> None:

@@ -218,8 +218,9 @@ class Seq2Seq(Task):
     def translate(self, sentences: List[str], beam: int = 1, nbest: int = 1, **options):
         """Translate raw sentences (needs the vocabularies: a model from :meth:`load`).
 
-        Returns one string per sentence; with ``nbest > 1`` a list of ``(string, score)`` per
-        sentence. ``options``: ``length_penalty``, ``sample``, ``temperature``, ``top_k``,
+        Returns a :class:`~recurrente.tasks.seq2seq.inference.Translation` per sentence:
+        ``.text``, ``.score``, and with ``nbest > 1`` ``.nbest``, the ``(text, score)`` pairs;
+        ``.to_dict()`` for JSON. :meth:`generate` works on id batches. ``options``: ``length_penalty``, ``sample``, ``temperature``, ``top_k``,
         ``top_p``, ``seed``, ``max_len_a``, ``max_len_b``, ``batch_size``, ``max_len`` (the
         longest source accepted, default the run's).
         """

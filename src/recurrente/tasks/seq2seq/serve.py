@@ -55,7 +55,7 @@ class TranslatorPredictor(Predictor):
 
     def translate(self, texts: List[str], beam: int = 1, attention: bool = False) -> List[dict]:
         if not attention:
-            return [{"translation": t} for t in self.model.translate(texts, beam=beam)]
+            return [{"translation": t.text} for t in self.model.translate(texts, beam=beam)]
         return [self._with_attention(text, beam) for text in texts]
 
     def _with_attention(self, text: str, beam: int) -> dict:

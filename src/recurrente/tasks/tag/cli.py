@@ -131,8 +131,8 @@ def run_predict(args) -> int:
         for line, result in zip(lines, model.predict(inputs, nbest=nbest,
                                                      batch_size=args.batch_size)):
             if args.json:
-                print(json.dumps({"text": line, **result}, ensure_ascii=False))
+                print(json.dumps({"text": line, **result.to_dict()}, ensure_ascii=False))
             else:
-                print(inline(result["tokens"], result["entities"]))
+                print(inline(result.tokens, result.entities))
         sys.stdout.flush()
     return 0

@@ -6,7 +6,8 @@ entities with a score: the mean over the entity's words of the probability of th
 (the CRF's marginals, or the softmax), so 0.98 means "the model is sure of every word of it".
 """
 
-from typing import List
+from dataclasses import asdict, dataclass
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -18,6 +19,38 @@ from recurrente.errors import UserError
 from recurrente.layers.modes import evaluating
 from recurrente.tasks.tag.data import Encoded, collate, encode_words
 from recurrente.tasks.tag.metrics import evaluate_tags
+
+
+@dataclass
+class Entity:
+    """A span of words ``[start, end)`` of one type; ``score``: the mean probability of its
+    words' predicted tags; ``char_start``/``char_end``: its offsets in the raw sentence (None for
+    a sentence given as tokens)."""
+    type: str
+    start: int
+    end: int
+    text: str
+    score: float
+    char_start: Optional[int] = None
+    char_end: Optional[int] = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Tagging:
+    """A tagger's answer for one sentence: its tokens, a tag per token, the entities they make;
+    with ``nbest > 1`` the k best tag sequences (``{"tags", "score", "probability"}`` each)."""
+    tokens: List[str]
+    tags: List[str]
+    entities: List[Entity]
+    nbest: Optional[List[dict]] = None
+
+    def to_dict(self) -> dict:
+        out = {"tokens": self.tokens, "tags": self.tags,
+               "entities": [e.to_dict() for e in self.entities]}
+        return out if self.nbest is None else {**out, "nbest": self.nbest}
 
 
 def _batches(model, data, batch_size: int):
@@ -67,7 +100,8 @@ def evaluate_encoded(model, data, scheme: str, batch_size: int = 64, report: boo
             "recall": result["recall"], "token_accuracy": result["token_accuracy"]}
 
 
-def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
+def predict_sentences(model, sentences: List, nbest: int = 1,
+                      batch_size: int = 64) -> List[Tagging]:
     """Tags and entities of raw sentences (``str``) or token lists (strings, or
     :class:`~recurrente.data.sentences.Token` with offsets); see the module docstring."""
     if not model.vocabs:
@@ -87,46 +121,42 @@ def predict_sentences(model, sentences: List, nbest: int = 1, batch_size: int = 
         data.tokens.append(text)
     paths, probs = tag_encoded(model, data, batch_size, nbest, with_loss=False)[:2] if kept \
         else ([], [])
-    results = [{"tokens": [], "tags": [], "entities": []} for _ in sentences]
+    results = [Tagging([], [], []) for _ in sentences]
     for k, i in enumerate(kept):
         results[i] = _result(model, tokens[i], paths[k], probs[k], nbest)
     return results
 
 
-def _result(model, tokens, path, probs, nbest: int) -> dict:
+def _result(model, tokens, path, probs, nbest: int) -> Tagging:
     scheme, itos = model._config["scheme"], model.tags
     best = path[0].tags if nbest > 1 else path
     tags = [itos[t] for t in best]
-    out = {"tokens": [t.text for t in tokens], "tags": tags,
-           "entities": _entities(tokens, tags, probs, scheme)}
+    ranked = None
     if nbest > 1:
-        out["nbest"] = [{"tags": [itos[t] for t in p.tags], "score": float(p.score),
-                         "probability": float(np.exp(p.log_prob))} for p in path]
-    return out
+        ranked = [{"tags": [itos[t] for t in p.tags], "score": float(p.score),
+                   "probability": float(np.exp(p.log_prob))} for p in path]
+    return Tagging([t.text for t in tokens], tags, _entities(tokens, tags, probs, scheme), ranked)
 
 
-def _entities(tokens, tags, probs, scheme: str) -> List[dict]:
+def _entities(tokens, tags, probs, scheme: str) -> List[Entity]:
     out = []
     for kind, start, end in schemes.spans(tags, scheme):
         words = tokens[start:end]
-        entity = {"type": kind, "start": start, "end": end,
-                  "text": " ".join(t.text for t in words),
-                  "score": float(np.mean(probs[start:end]))}
-        if words[0].start >= 0:
-            entity.update(char_start=words[0].start, char_end=words[-1].end)
-        out.append(entity)
+        offsets = (words[0].start, words[-1].end) if words[0].start >= 0 else (None, None)
+        out.append(Entity(kind, start, end, " ".join(t.text for t in words),
+                          float(np.mean(probs[start:end])), *offsets))
     return out
 
 
-def inline(tokens: List[str], entities: List[dict]) -> str:
+def inline(tokens: List[str], entities: List[Entity]) -> str:
     """``El [PER Miguel de Cervantes] nació en [LOC Alcalá]``."""
-    starts = {e["start"]: e for e in entities}
+    starts = {e.start: e for e in entities}
     parts, i = [], 0
     while i < len(tokens):
         if i in starts:
             e = starts[i]
-            parts.append(f"[{e['type']} {' '.join(tokens[e['start']:e['end']])}]")
-            i = e["end"]
+            parts.append(f"[{e.type} {' '.join(tokens[e.start:e.end])}]")
+            i = e.end
         else:
             parts.append(tokens[i])
             i += 1

@@ -122,9 +122,11 @@ class SequenceTagger(Task):
         return paths, probs
 
     # -- prediction ----------------------------------------------------------------------------
-    def predict(self, sentences: List, nbest: int = 1, batch_size: int = 64) -> List[dict]:
-        """For raw sentences (strings, tokenised here) or token lists: ``{"tokens", "tags",
-        "entities": [{"type", "start", "end", "text", "score", "char_start", "char_end"}]}``
-        each (needs the vocabularies: a model from :meth:`load`)."""
+    def predict(self, sentences: List, nbest: int = 1, batch_size: int = 64) -> list:
+        """For raw sentences (strings, tokenised here) or token lists: a
+        :class:`~recurrente.tasks.tag.inference.Tagging` each (``.tokens``, ``.tags``,
+        ``.entities``, each an :class:`~recurrente.tasks.tag.inference.Entity` with its type,
+        word span, text, score and character offsets; ``.to_dict()`` for JSON); needs the
+        vocabularies: a model from :meth:`load`. :meth:`decode` works on id batches."""
         from recurrente.tasks.tag.inference import predict_sentences
         return predict_sentences(self, sentences, nbest, batch_size)

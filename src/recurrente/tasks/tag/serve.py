@@ -47,7 +47,7 @@ class TaggerPredictor(Predictor):
                                     f"has a softmax head")
 
     def tag(self, texts: List[str], nbest: int = 1) -> List[dict]:
-        return self.model.predict(texts, nbest=nbest)
+        return [result.to_dict() for result in self.model.predict(texts, nbest=nbest)]
 
 
 PREDICTOR = TaggerPredictor
