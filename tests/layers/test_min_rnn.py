@@ -191,3 +191,24 @@ def test_language_model_trains_samples_and_refuses_what_it_lacks(cell, tmp_path,
         assert main(argv) != 0
         assert cell in capsys.readouterr().err
     assert not (tmp_path / "onnx").exists()
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_the_single_step_cell_steps_the_layers_weights_exactly(cell):
+    """MinGRUCell/MinLSTMCell (the translator's decoder) with a one-layer layer's weights, step by
+    step, give the layer's outputs in float64; a wrong implementation name is one sentence."""
+    from recurrente.layers.min_cell_modules import MinGRUCell, MinLSTMCell
+    from recurrente.layers.min_rnn import MinGRU, MinLSTM
+    layer_class, cell_class = {"mingru": (MinGRU, MinGRUCell),
+                               "minlstm": (MinLSTM, MinLSTMCell)}[cell]
+    layer = layer_class(5, 7).double()
+    step = cell_class(5, 7).double()
+    step.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})
+    x = torch.randn(9, 3, 5, dtype=torch.float64)
+    out, _ = layer(x)
+    h = None
+    for t in range(9):
+        h = step(x[t], h)
+        torch.testing.assert_close(h, out[t], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="has no 'fused' implementation; expected one of"):
+        cell_class(5, 7, implementation="fused")

@@ -71,15 +71,6 @@ def gate_statistics(trace: Trace, bins: int = 50) -> List[GateStats]:
     return stats
 
 
-def saturation_table(stats: List[GateStats]) -> str:
-    """A plain-text table: layer, gate, mean, left- and right-saturated fractions."""
-    lines = [f"{'layer':<6}{'gate':<6}{'mean':>7}{'left':>8}{'right':>8}  thresholds"]
-    for s in stats:
-        lines.append(f"{s.layer:<6}{s.label:<6}{s.mean:>7.3f}{s.left:>8.3f}{s.right:>8.3f}"
-                     f"  <{s.low:g} / >{s.high:g}")
-    return "\n".join(lines)
-
-
 def plot_gate_histograms(stats: List[GateStats], path, title: str = "") -> Path:
     """One histogram per gate (columns) and layer (rows), saturated regions shaded; a PNG."""
     plt = pyplot()
@@ -131,4 +122,3 @@ def plot_saturation(stats: List[GateStats], path, title: str = "") -> Path:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save(fig, path)
-

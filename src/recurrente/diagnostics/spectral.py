@@ -81,12 +81,3 @@ def spectral_radii(rnn) -> List[SpectralRow]:
                 norm = float(torch.linalg.matrix_norm(block, ord=2))
                 rows.append(SpectralRow(layer, direction, gate, _radius(block), norm))
     return rows
-
-
-def spectral_table(rows: List[SpectralRow]) -> str:
-    """Plain-text table of :func:`spectral_radii`."""
-    lines = [f"{'layer':<6}{'dir':<5}{'W_hh block':<12}{'radius':>8}{'σ_max':>8}"]
-    for r in rows:
-        lines.append(f"{r.layer:<6}{'rev' if r.direction else 'fwd':<5}{r.gate:<12}"
-                     f"{r.radius:>8.3f}{r.norm:>8.3f}")
-    return "\n".join(lines)

@@ -12,7 +12,8 @@ with input feeding (Luong et al. 2015), its own attentional vector of the step b
 Input feeding tells the decoder where it attended before, so it can move on; without it (or
 without attention) ``x_t = E y_{t-1}``. Tied embeddings use ``E`` (V, E) as ``W_o``, so ``h~_t``
 then has size E. The cells are the single-step :mod:`recurrente.layers.cell_modules` (same
-parameters as torch.nn's, every implementation).
+parameters as torch.nn's, every implementation) and, for minGRU/minLSTM,
+:mod:`recurrente.layers.min_cell_modules`.
 
 The state is a dict, so :func:`recurrente.tasks.seq2seq.search.reorder_batch` reorders it
 for beam search without help: ``hidden`` (one state per layer, ``(N, H)`` or an
@@ -28,11 +29,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recurrente.layers.cell_modules import GRUCell, LSTMCell, RNNCell
+from recurrente.layers.min_cell_modules import MinGRUCell, MinLSTMCell
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.seq2seq.attention import Attention
 from recurrente.train.teacher_forcing import mix
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell, "mingru": MinGRUCell,
+         "minlstm": MinLSTMCell}
 
 
 def init_embedding(embedding: nn.Embedding, std: float = 1.0) -> None:
@@ -52,7 +55,7 @@ class Decoder(nn.Module):
 
     Args:
         vocab_size: V (target, specials included).   embedding_size: E.   hidden_size: H.
-        num_layers: L.   cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
+        num_layers: L.   cell: ``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"`` or ``"minlstm"``.
         attention: ``"none"``, ``"dot"``, ``"general"`` or ``"additive"``; key_size: the
             encoder states' size (dot needs it equal to H).
         input_feeding: feed ``h~_{t-1}`` back (with attention only).
