@@ -24,7 +24,7 @@ from recurrente.tasks.lm.model import LanguageModel
 
 def save_run(model, folder: Path, task: str, vocabs: dict) -> Path:
     from recurrente.train import checkpoint
-    from recurrente.train.run import save_vocabs
+    from recurrente.train.checkpoint import save_vocabs
     checkpoint.save_model(model, folder)
     checkpoint.update_config(folder, task=task, options={})
     save_vocabs(folder, vocabs)

@@ -51,18 +51,21 @@ def world(tmp_path_factory) -> dict:
     data = tmp_path_factory.mktemp("data")
     files = {"corpus": data / "words.txt", "table": data / "order.csv",
              "conll": data / "ner.txt", "pairs": data / "pairs.tsv",
-             "lines": data / "lines.txt"}
+             "lines": data / "lines.txt", "numbers": data / "numbers.csv"}
     files["corpus"].write_text(word_corpus(2000))
     write_csv(files["table"], order_examples(80, seed=3))
     write_conll(files["conll"], entity_sentences(40, seed=3))
     write_tsv(files["pairs"], reverse_pairs(80, seed=3))
     files["lines"].write_text("a b c d e f\nb c\n")
+    write_csv(files["numbers"], [(t, str(t.count("alfa") + len(t) / 100))
+                                 for t, _ in order_examples(80, seed=4)], ("text", "target"))
     runs = tmp_path_factory.mktemp("runs")
     train = {"lm": ["train", files["corpus"], "--preset", "tiny", "--hidden", "8",
                     "--seq-len", "16", "--batch-size", "8"],
              "classify": ["classify", "train", files["table"], "--hidden", "8"],
              "tag": ["tag", "train", files["conll"], "--hidden", "8", "--chars", "none"],
-             "translate": ["translate", "train", files["pairs"], "--hidden", "8"]}
+             "translate": ["translate", "train", files["pairs"], "--hidden", "8"],
+             "regress": ["regress", "train", files["numbers"], "--hidden", "8"]}
     for name, argv in train.items():
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             assert main([str(a) for a in argv] + ["--out", str(runs / name), *NATIVE]) == 0
@@ -122,9 +125,11 @@ def base_commands(world) -> dict:
         ("classify", "train"): ["classify", "train", f["table"], *out],
         ("tag", "train"): ["tag", "train", f["conll"], *out],
         ("translate", "train"): ["translate", "train", f["pairs"], *out],
+        ("regress", "train"): ["regress", "train", f["numbers"], *out],
         ("classify", "predict"): ["classify", "predict", r["classify"], f["lines"]],
         ("tag", "predict"): ["tag", "predict", r["tag"], f["lines"]],
         ("translate", "predict"): ["translate", "predict", r["translate"], f["lines"]],
+        ("regress", "predict"): ["regress", "predict", r["regress"], f["lines"]],
         ("translate", "eval"): ["translate", "eval", r["translate"], "--output", w / "o.txt"],
         ("predict",): ["predict", r["classify"], f["lines"]],
         ("sample",): ["sample", r["lm"], "-n", "3"],
@@ -193,7 +198,7 @@ def test_bad_numbers_are_refused_before_anything_runs(world, words, flag, kind):
 
 def _metrics() -> tuple:
     from recurrente.tasks import registry
-    return ("",) + tuple(m for t in ("lm", "classify", "tag", "translate")
+    return ("",) + tuple(m for t in registry.names()
                          for m in registry.task(t).metrics)  # "": the task's default
 
 
@@ -202,7 +207,8 @@ CHOICES = {"--optimizer": ("adamw", "adam", "sgd", "adadelta"),
            "--precision": ("fp32", "bf16"), "--monitor": _metrics(),
            "--average": ("nt", "none"), "--device": ("auto", "cpu"),
            "--cell": ("lstm", "gru", "rnn")}
-TRAIN_TASKS = [("train",), ("classify", "train"), ("tag", "train"), ("translate", "train")]
+TRAIN_TASKS = [("train",), ("classify", "train"), ("tag", "train"), ("translate", "train"),
+               ("regress", "train")]
 
 
 @FEW

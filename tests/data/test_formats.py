@@ -119,7 +119,7 @@ def test_encoding_option(tmp_path):
     ("a.jsonl", '{"text": "a", "label": 1}\n\n{"text": "b"}\n', {}, ["line 3", "'label'"]),
     ("a.jsonl", '{"text": "a", "label": 1}\n{"text": "b", "label": null}\n', {},
      ["line 2", "empty label"]),
-    ("a.jsonl", '{"text": "a", "label": [1]}\n', {}, ["line 1", "list", "string or an integer"]),
+    ("a.jsonl", '{"text": "a", "label": [1]}\n', {}, ["line 1", "list", "string or a number"]),
     ("a.jsonl", '["a", 1]\n', {}, ["line 1", "list", "object"]),
     ("a.csv", "text,label\nse\xf1or,1\n".encode("latin-1"), {}, ["a.csv", "--encoding"]),
     ("a.csv", b"text,label\x00\n", {}, ["a.csv", "binary"]),

@@ -23,7 +23,7 @@ from recurrente.data.tokenizers import CharTokenizer
 from recurrente.diagnostics import clipping, gates, html, spectral, traces
 from recurrente.tasks.lm.model import LanguageModel
 from recurrente.train import checkpoint
-from recurrente.train.run import save_vocabs
+from recurrente.train.checkpoint import save_vocabs
 
 TEXT = '(ab) "cd" ' * 50
 HOSTILE = 'x <script>alert("hi")</script> & (ab) "cd" \u2028 </div> ' * 2

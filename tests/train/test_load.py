@@ -57,8 +57,8 @@ def test_load_gives_each_tasks_model_with_vocabularies_and_limits(runs, task):
 def test_a_tasks_class_refuses_another_tasks_run_in_one_sentence(runs):
     with pytest.raises(UserError) as e:
         recurrente.SequenceTagger.load(runs["classify"])
-    assert str(e.value) == (f"{runs['classify']} is a sequence classifier run, not a sequence "
-                            f"tagger one")
+    assert str(e.value) == (f"{runs['classify']} holds a SequenceClassifier, not a "
+                            f"SequenceTagger; recurrente.load(DIR) loads a run of any task")
 
 
 def test_save_and_load_round_trip_the_vocabularies_and_limits(runs, tmp_path):

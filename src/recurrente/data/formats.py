@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,16 +85,19 @@ def choose_columns(columns: list[str], text_column: str | None, label_column: st
 
 
 def _label(value, origin: str, line: int) -> str:
-    """A label as a string; integers (and integral floats) keep their decimal form."""
+    """A label as a string; integers (and integral floats) keep their decimal form, other
+    finite numbers their shortest one (``4.5``), which a regressor's target reads back."""
     if value is None:
         value = ""
     elif isinstance(value, bool):
         value = str(value).lower()
     elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         value = str(int(value))
+    elif isinstance(value, float) and math.isfinite(value):
+        value = repr(value)
     elif not isinstance(value, str):
         raise UserError(f"line {line} of {origin} has a label of type {type(value).__name__}; "
-                        f"expected a string or an integer")
+                        f"expected a string or a number")
     value = value.strip()
     if not value:
         raise UserError(f"line {line} of {origin} has an empty label; expected every example "

@@ -72,8 +72,7 @@ class Task(nn.Module):
         ``model.safetensors`` and ``vocabs/<role>.json``: what :meth:`load` rebuilds from."""
         from pathlib import Path
 
-        from recurrente.train.checkpoint import save_model, update_config
-        from recurrente.train.run import save_vocabs
+        from recurrente.train.checkpoint import save_model, save_vocabs, update_config
         save_model(self, Path(directory))
         update_config(Path(directory), limits=self.limits)
         save_vocabs(Path(directory), self.vocabs)
@@ -81,11 +80,11 @@ class Task(nn.Module):
     @classmethod
     def load(cls, directory, device="cpu", implementation: Optional[str] = None) -> "Task":
         """The model of a run directory (its best weights) or of :meth:`save`, with its
-        vocabularies and limits, in eval mode. Called on a task's class, refuses another
-        task's run in one sentence; :func:`recurrente.load` takes any."""
-        from recurrente.train.run import load_model
-        return load_model(directory, device=device, implementation=implementation,
-                          expected=None if cls is Task else cls)
+        vocabularies and limits, in eval mode; another class's directory is refused in one
+        sentence (:func:`recurrente.load` takes a run of any task)."""
+        from recurrente.device import resolve_device
+        from recurrente.train.checkpoint import load_task_model
+        return load_task_model(cls, directory, resolve_device(device), implementation)
 
     def describe(self) -> str:
         """e.g. ``2x128 lstm (auto: native)``: names the kernel in use, so no slow path is silent."""

@@ -137,3 +137,34 @@ def load_last(directory: Path, model) -> dict:
             except Exception as e:  # torch raises many types for a damaged file
                 raise UserError(f"{directory / name / STATE} is corrupted ({e})") from None
     raise UserError(f"{directory} has no checkpoint to resume from (no {LAST}/{STATE})")
+
+
+# ----------------------------------------------------------------------------- vocabularies
+
+VOCABS = "vocabs"  # vocabs/<role>.json beside the weights
+
+
+def save_vocabs(out: Path, vocabs: dict) -> None:
+    """Each vocabulary (anything with ``save(path)``) as ``vocabs/<role>.json``."""
+    for role, vocab in vocabs.items():
+        vocab.save(Path(out) / VOCABS / f"{role}.json")
+
+
+def load_vocabs(out) -> dict:
+    """role -> vocabulary of a run (``vocabs/<role>.json``)."""
+    from recurrente.data.vocab import load_vocab
+    return {p.stem: load_vocab(p) for p in sorted((Path(out) / VOCABS).glob("*.json"))}
+
+
+def load_task_model(cls, directory, device="cpu", implementation: Optional[str] = None):
+    """``cls`` rebuilt from ``directory`` (a run's best weights, or what ``Task.save`` wrote),
+    its vocabularies and limits attached, in eval mode; a directory holding another class is
+    one sentence."""
+    directory = Path(directory)
+    config = read_config(directory)
+    stored = config.get("model", {}).get("class")
+    if stored != cls.__name__:
+        raise UserError(f"{directory} holds a {stored or 'model of no known class'}, not a "
+                        f"{cls.__name__}; recurrente.load(DIR) loads a run of any task")
+    model = load_model(cls, directory, device=device, implementation=implementation)
+    return model.eval().attach(load_vocabs(directory), config.get("limits", {}))

@@ -41,11 +41,11 @@ from recurrente.io import atomic_write_text
 from recurrente.tasks import registry
 from recurrente.tasks.base import Prepared, TaskSpec
 from recurrente.train import checkpoint, distributed
+from recurrente.train.checkpoint import VOCABS, load_vocabs, save_vocabs
 from recurrente.train.callbacks import Checkpointer, MetricsLog, ProgressBar
 from recurrente.train.config import CHANGEABLE_ON_RESUME, TrainConfig
 from recurrente.train.trainer import Trainer
 
-VOCABS = "vocabs"
 
 
 # ----------------------------------------------------------------------------- options
@@ -245,17 +245,6 @@ def _summary(spec: TaskSpec, trainer, progress, data: Prepared, out: Path, wall:
 
 # ----------------------------------------------------------------------------- vocabularies
 
-def save_vocabs(out: Path, vocabs: dict) -> None:
-    for role, vocab in vocabs.items():
-        vocab.save(Path(out) / VOCABS / f"{role}.json")
-
-
-def load_vocabs(out) -> dict:
-    """role -> vocabulary of a run (``vocabs/<role>.json``)."""
-    from recurrente.data.vocab import load_vocab
-    return {p.stem: load_vocab(p) for p in sorted((Path(out) / VOCABS).glob("*.json"))}
-
-
 # ----------------------------------------------------------------------------- loading
 
 def recorded_split(run, split: str, read_splits):
@@ -311,29 +300,16 @@ def load_run(directory, device: str = "cpu", implementation: Optional[str] = Non
     if task is not None and spec.name != task:
         raise UserError(f"{directory} is a {spec.title} run, not a "
                         f"{registry.task(task).title} one")
-    model = _load_model(directory, config, spec, device, implementation)
+    model = registry.model_class(spec.model_class).load(directory, device, implementation)
     if not model.vocabs:
         raise UserError(f"{directory} has no vocabularies ({VOCABS}/); it is not a complete run")
     return LoadedRun(directory, config, spec, model, model.vocabs)
 
 
-def load_model(directory, device: str = "cpu", implementation: Optional[str] = None,
-               expected: Optional[type] = None):
+def load_model(directory, device: str = "cpu", implementation: Optional[str] = None):
     """The model of a run directory or of ``Task.save``, whatever its task (what
-    :func:`recurrente.load` is): the class its ``config.json`` names, its best weights, its
-    vocabularies and limits, in eval mode. ``expected``: a model class; a run of another task
-    is refused in one sentence."""
+    :func:`recurrente.load` is): the class its ``config.json`` names, through that class's
+    :meth:`~recurrente.tasks.base.Task.load` (best weights, vocabularies and limits, eval mode)."""
     directory = Path(directory)
-    config = checkpoint.read_config(directory)
-    spec = task_of_run(directory, config)
-    if expected is not None and spec.model_class != expected.__name__:
-        wanted = registry.task_of_model(expected.__name__).title
-        raise UserError(f"{directory} is a {spec.title} run, not a {wanted} one")
-    return _load_model(directory, config, spec, device, implementation)
-
-
-def _load_model(directory: Path, config: dict, spec: TaskSpec, device, implementation):
-    from recurrente.device import resolve_device
-    model = checkpoint.load_model(registry.model_class(spec.model_class), directory,
-                                  device=resolve_device(device), implementation=implementation)
-    return model.eval().attach(load_vocabs(directory), config.get("limits", {}))
+    spec = task_of_run(directory)
+    return registry.model_class(spec.model_class).load(directory, device, implementation)
