@@ -185,3 +185,50 @@ def test_cli_bad_input_is_one_line_exit_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ")
+
+
+# ----------------------------------------------------------------------------- selective copy, parity
+
+def test_selective_copy_layout_and_exact_baseline():
+    from recurrente.lab.tasks import SELECTIVE_LENGTH, make_task, selective_copy
+    x, y = selective_copy(50, 20, rng_for(3))
+    inputs = x.argmax(-1)  # (T+1+8, n)
+    assert x.shape == (29, 50, 10) and y.shape == (29, 50)
+    for b in range(50):
+        head = inputs[:20, b]
+        kept = head[head > 0]
+        assert len(kept) == SELECTIVE_LENGTH and set(kept) <= set(range(1, 9))
+        assert inputs[20, b] == 9 and (inputs[21:, b] == 0).all()
+        assert (y[:21, b] == 0).all() and list(y[21:, b]) == list(kept)  # recalled in order
+    task = make_task("selective-copy", 20)
+    assert math.isclose(task.baseline, 8 * math.log(8) / 29, rel_tol=1e-9)
+    assert task.baseline_theory == pytest.approx(task.baseline)
+    with pytest.raises(UserError, match="T >= 8"):
+        make_task("selective-copy", 7)
+
+
+def test_parity_targets_and_memoryless_baseline():
+    from recurrente.lab.tasks import make_task, parity
+    x, y = parity(200, 30, rng_for(4))
+    bits = x.argmax(-1)  # (T, n)
+    assert x.shape == (30, 200, 2)
+    assert (y == np.cumsum(bits, axis=0) % 2).all() and (y[0] == bits[0]).all()
+    task = make_task("parity", 30)
+    assert task.metric == "accuracy" and task.readout == "all" and task.threshold == 0.95
+    assert task.baseline == pytest.approx((1 + 29 / 2) / 30)
+    # the memoryless rule (step 1: its bit; after it a fixed guess) scores about that held out
+    hx, hy = task.heldout
+    guess = np.zeros_like(hy)
+    guess[0] = hx.argmax(-1)[0]
+    assert abs((guess == hy).mean() - task.baseline) < 0.02
+
+
+@pytest.mark.parametrize("experiment", ["selective-copy", "parity"])
+def test_cli_runs_the_new_tasks_for_any_cell(experiment, tmp_path, capsys):
+    T = "10" if experiment == "selective-copy" else "6"
+    assert main(["lab", experiment, "--T", T, "--cells", "lstm,mingru", "--time-budget", "0",
+                 "--max-steps", "2", "--layers", "2", "--hidden", "8", "--json",
+                 "--out", str(tmp_path)]) == 0
+    rows = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert [r["cell"] for r in rows] == ["lstm", "mingru"]
+    assert all(r["task"] == experiment and r["layers"] == 2 and r["steps"] == 2 for r in rows)

@@ -86,15 +86,18 @@ def train_one(task: LabTask, cell: str, time_budget: Optional[float], seed: int 
               hidden: Optional[int] = None, implementation: str = DEFAULT,
               lr: Optional[float] = None, batch_size: Optional[int] = None, evals: int = 30,
               progress: bool = False,
-              max_steps: Optional[int] = None, model=None) -> dict:
+              max_steps: Optional[int] = None, model=None,
+              layers: Optional[int] = None) -> dict:
     """Train one cell on one task for ``time_budget`` seconds (or ``max_steps``, whichever comes
     first; ``time_budget=None`` for a step budget only, which makes a run exactly repeatable);
-    return its result record. ``model``: train this one instead of a fresh one."""
+    return its result record. ``model``: train this one instead of a fresh one. ``layers``:
+    stacked layers (default the task's, 1 for most)."""
     hidden = hidden or int(task.defaults["hidden"])
+    layers = layers or int(task.defaults.get("layers", 1))
     lr = lr or float(task.defaults["lr"])
     batch_size = batch_size or int(task.defaults["batch_size"])
     if model is None:
-        model = fresh_model(task, cell, hidden, implementation, seed)
+        model = fresh_model(task, cell, hidden, implementation, seed, layers)
     config = TrainConfig(optimizer="adamw", lr=lr, clip=1.0, schedule="cosine",
                          time_budget=time_budget, max_steps=max_steps, eval_every=10 ** 9,
                          seed=seed, device="cpu")
@@ -111,14 +114,16 @@ def train_one(task: LabTask, cell: str, time_budget: Optional[float], seed: int 
             "threshold": task.threshold, "rule": task.rule, "solved": task.solved(value),
             "steps": p.step, "train_seconds": round(p.elapsed, 2),
             "wall_seconds": round(time.perf_counter() - started, 2), "hidden": hidden,
+            "layers": layers,
             "implementation": model.rnn.implementation, "lr": lr, "batch_size": batch_size,
             "seed": seed, "curve": timed.curve}
 
 
-def fresh_model(task: LabTask, cell: str, hidden: int, implementation: str, seed: int):
+def fresh_model(task: LabTask, cell: str, hidden: int, implementation: str, seed: int,
+                layers: int = 1):
     """The lab's model with the initial weights that ``seed`` gives (the same for every T)."""
     torch.manual_seed(seed)
-    return build_model(task, cell, hidden, implementation)
+    return build_model(task, cell, hidden, implementation, layers)
 
 
 def run_lab(task: str, T_values: Iterable[int], cells: Iterable[str],
@@ -126,15 +131,17 @@ def run_lab(task: str, T_values: Iterable[int], cells: Iterable[str],
             hidden: Optional[int] = None, implementation: str = DEFAULT, permute: bool = False,
             lr: Optional[float] = None, batch_size: Optional[int] = None, evals: int = 30,
             progress: bool = False, max_steps: Optional[int] = None,
-            on_result: Optional[Callable[[dict], None]] = None) -> List[dict]:
+            on_result: Optional[Callable[[dict], None]] = None,
+            layers: Optional[int] = None) -> List[dict]:
     """Train every cell at every T for ``time_budget`` seconds each; write results and a plot.
 
     Args:
-        task: ``"adding"``, ``"copy"`` or ``"digits"`` (see :mod:`recurrente.lab.tasks`).
-        T_values: sequence lengths (digits: only 64).  cells: names among rnn, lstm, gru.
+        task: ``"adding"``, ``"copy"``, ``"selective-copy"``, ``"parity"`` or ``"digits"`` (see
+            :mod:`recurrente.lab.tasks`).
+        T_values: sequence lengths (digits: only 64).  cells: any cell the layers know.
         time_budget: training seconds per (cell, T).  seed: data, held-out set and weights.
         out_dir: if given, ``results.json`` and ``learning_curves.png`` are written there.
-        hidden, lr, batch_size: override the task's defaults (``tasks.DEFAULTS``).
+        hidden, lr, batch_size, layers: override the task's defaults (``tasks.DEFAULTS``).
         evals: held-out evaluations per run (points of the learning curve).
         max_steps: an optional step limit as well (alone, with ``time_budget=None``, it makes
             the runs exactly repeatable, whatever else the machine is doing).
@@ -157,7 +164,7 @@ def run_lab(task: str, T_values: Iterable[int], cells: Iterable[str],
     for lab_task in tasks:
         for cell in cells:
             result = train_one(lab_task, cell, time_budget, seed, hidden, implementation, lr,
-                               batch_size, evals, progress, max_steps)
+                               batch_size, evals, progress, max_steps, layers=layers)
             results.append(result)
             if on_result is not None:
                 on_result(result)

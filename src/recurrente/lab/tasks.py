@@ -17,6 +17,20 @@ blanks followed by the 10 symbols, in order; the loss is the cross-entropy of ev
 ``T + 20`` outputs. A memoryless net that has learnt the layout but not the content predicts the
 blank for sure and the 10 recalled symbols uniformly: ``CE = 10 ln 8 / (T + 20)`` per step.
 
+**Selective copying** (Gu & Dao 2023; Feng et al. 2024 solve it with three minGRU layers). The
+input has ``T + 1 + 8`` steps: ``T`` steps of blanks among which 8 symbols from ``1..8`` sit at
+random positions (sorted, so their order is the reading order), the delimiter, then 8 blanks.
+The target is blanks, then the 8 symbols in order. Unlike copy memory the symbols are not at
+fixed places: the net has to decide, from each input alone, what to keep, which a gate computed
+from ``X_t`` can do (minGRU, minLSTM). Memoryless: ``CE = 8 ln 8 / (T + 9)`` per step.
+
+**Parity** (the state-tracking task of Beck et al. 2024, xLSTM): ``T`` bits, and at every step
+the target is the parity of the bits read so far, ``y_t = (b_1 + ... + b_t) mod 2``. One bit
+flips the answer for good, so the state must be a flip-flop; a net that is linear in its state
+(minGRU, minLSTM, mLSTM) cannot hold one for long sequences, a nonlinear recurrence (an LSTM,
+sLSTM) can. Memoryless (``X_t`` alone) gets step 1 right and half the others:
+``accuracy = (1 + (T - 1)/2) / T``.
+
 **Sequential digits** (the 8×8 cousin of pixel-by-pixel MNIST, Le et al. 2015): scikit-learn's
 bundled digits read one pixel per step in row-major order, ``T = 64`` always; ``permute=True``
 applies one fixed permutation of the 64 positions (the same for every run and every seed), which
@@ -31,8 +45,9 @@ import numpy as np
 
 from recurrente.errors import UserError
 
-TASKS = ("adding", "copy", "digits")
+TASKS = ("adding", "copy", "selective-copy", "parity", "digits")
 COPY_SYMBOLS, COPY_LENGTH, COPY_CATEGORIES = 8, 10, 10  # symbols 1..8, recall 10, inputs 0..9
+SELECTIVE_LENGTH = 8  # symbols to pick out and recall in selective copying
 DIGITS_T = 64
 PERMUTATION_SEED = 1234  # the fixed permutation of --permute does not depend on --seed
 
@@ -87,6 +102,42 @@ def copy_memoryless_log_probs(T: int) -> np.ndarray:
     log_p[:T + COPY_LENGTH, 0] = 0.0
     log_p[T + COPY_LENGTH:, 1:] = -math.log(COPY_SYMBOLS)
     return log_p
+
+
+def selective_copy(n: int, T: int, rng: np.random.Generator):
+    """One-hot ``x (T+9, n, 10)`` and class targets ``y (T+9, n)`` in ``0..8`` (module doc)."""
+    K = SELECTIVE_LENGTH
+    if T < K:
+        raise UserError(f"selective copying needs T >= {K} (its {K} symbols sit among T steps), "
+                        f"got T={T}")
+    symbols = rng.integers(1, COPY_SYMBOLS + 1, size=(K, n))  # (K, n) in 1..8
+    places = np.sort(rng.random((T, n)).argsort(axis=0)[:K], axis=0)  # (K, n) distinct, sorted
+    steps = T + 1 + K
+    inputs = np.zeros((steps, n), dtype=np.int64)  # (T+1+K, n), blanks
+    inputs[places, np.arange(n)] = symbols
+    inputs[T] = COPY_CATEGORIES - 1  # the delimiter
+    y = np.zeros((steps, n), dtype=np.int64)
+    y[T + 1:] = symbols
+    return np.eye(COPY_CATEGORIES, dtype=np.float32)[inputs], y  # (T+1+K, n, 10), (T+1+K, n)
+
+
+def selective_memoryless_log_probs(T: int) -> np.ndarray:
+    """``(T+9, 9)``: blank for sure, then each recalled symbol uniform over ``1..8``."""
+    log_p = np.full((T + 1 + SELECTIVE_LENGTH, COPY_SYMBOLS + 1), -np.inf)
+    log_p[:T + 1, 0] = 0.0
+    log_p[T + 1:, 1:] = -math.log(COPY_SYMBOLS)
+    return log_p
+
+
+def parity(n: int, T: int, rng: np.random.Generator):
+    """One-hot bits ``x (T, n, 2)`` and running parities ``y (T, n)`` in ``{0, 1}``."""
+    bits = rng.integers(0, 2, size=(T, n))  # (T, n)
+    return np.eye(2, dtype=np.float32)[bits], np.cumsum(bits, axis=0) % 2
+
+
+def parity_memoryless_accuracy(T: int) -> float:
+    """Step 1's parity is its bit; after it, a guess: ``(1 + (T - 1) / 2) / T``."""
+    return (1 + (T - 1) / 2) / T
 
 
 def load_digit_splits(permute: bool = False, test_fraction: float = 0.25):
@@ -149,12 +200,16 @@ class LabTask:
 # Thresholds, one principle: "solved" means the net removed at least 90-95% of what the
 # memoryless baseline leaves unexplained (see the docstring of make_task).
 ADDING_FRACTION, COPY_FRACTION, DIGITS_MARGIN = 0.05, 0.1, 0.05
+PARITY_SOLVED = 0.95  # parity: 95% of the running parities right
 DEFAULTS = {
     "adding": {"hidden": 32, "batch_size": 32, "lr": 1e-2, "heldout": 2000},
     "copy": {"hidden": 128, "batch_size": 64, "lr": 1e-2, "heldout": 500},
+    "selective-copy": {"hidden": 64, "batch_size": 64, "lr": 5e-3, "heldout": 500, "layers": 2},
+    "parity": {"hidden": 32, "batch_size": 64, "lr": 5e-3, "heldout": 500},
     "digits": {"hidden": 64, "batch_size": 32, "lr": 5e-3},
 }
-DEFAULT_T = {"adding": [50, 100, 200], "copy": [10, 20, 50], "digits": [DIGITS_T]}
+DEFAULT_T = {"adding": [50, 100, 200], "copy": [10, 20, 50], "selective-copy": [32, 64],
+             "parity": [20, 50], "digits": [DIGITS_T]}
 
 
 def make_task(name: str, T: int, seed: int = 0, permute: bool = False) -> LabTask:
@@ -166,6 +221,8 @@ def make_task(name: str, T: int, seed: int = 0, permute: bool = False) -> LabTas
       ``R² > 0.95``: the net explains 95% of the variance of the sum.
     - copy: ``CE < 0.1 × baseline``: the net removed 90% of the ``10 ln 8`` nats of uncertainty
       about the 10 symbols, i.e. at most ``0.1 ln 8 ≈ 0.21`` nats per recalled symbol.
+    - selective copy: the same rule over its 8 symbols.
+    - parity: ``accuracy ≥ 0.95`` over every step's running parity (memoryless: about 0.5).
     - digits: ``accuracy ≥ baseline - 0.05``: within 5 points of a classifier that sees the
       whole image at once, although the net sees one pixel per step. ``T`` must be 64.
     """
@@ -178,7 +235,8 @@ def make_task(name: str, T: int, seed: int = 0, permute: bool = False) -> LabTas
     if permute:
         raise UserError(f"--permute applies to the digits task only, got task {name!r}")
     defaults = dict(DEFAULTS[name])
-    generate = adding_problem if name == "adding" else copy_memory
+    generate = {"adding": adding_problem, "copy": copy_memory, "selective-copy": selective_copy,
+                "parity": parity}[name]
     sample = lambda n, rng: generate(n, T, rng)  # noqa: E731
     x, y = sample(int(defaults.pop("heldout")), rng_for(seed, 2 ** 31 - 1))
     if name == "adding":
@@ -186,10 +244,17 @@ def make_task(name: str, T: int, seed: int = 0, permute: bool = False) -> LabTas
         return LabTask(name, T, 2, 1, "last", "mse", baseline, 1 / 6,
                        ADDING_FRACTION * baseline, sample, (x, y), defaults=defaults,
                        rule=f"mse < {ADDING_FRACTION:g} x baseline")
-    log_p = copy_memoryless_log_probs(T)  # (T+20, 9)
+    if name == "parity":
+        memoryless = parity_memoryless_accuracy(T)
+        return LabTask(name, T, 2, 2, "all", "accuracy", memoryless, memoryless, PARITY_SOLVED,
+                       sample, (x, y), defaults=defaults, rule=f"accuracy >= {PARITY_SOLVED:g}")
+    selective = name == "selective-copy"
+    log_p = (selective_memoryless_log_probs if selective else copy_memoryless_log_probs)(T)
     baseline = float(-np.take_along_axis(log_p, y, axis=1).mean())
+    theory = (SELECTIVE_LENGTH * math.log(COPY_SYMBOLS) / (T + 1 + SELECTIVE_LENGTH) if selective
+              else copy_memoryless_baseline(T))
     return LabTask(name, T, COPY_CATEGORIES, COPY_SYMBOLS + 1, "all", "cross_entropy", baseline,
-                   copy_memoryless_baseline(T), COPY_FRACTION * baseline, sample, (x, y),
+                   theory, COPY_FRACTION * baseline, sample, (x, y),
                    defaults=defaults, rule=f"cross_entropy < {COPY_FRACTION:g} x baseline")
 
 
