@@ -29,7 +29,7 @@ def task_args(args, verb: str, prog: str):
     """``args.run_dir`` and ``args.rest`` read with the flags of the run's task's ``verb``
     (``eval`` or ``predict``); the task's cli module and the parsed namespace, or the task's
     cli module and None when that task has no such verb."""
-    from recurrente.cli.checks import Parser, document
+    from recurrente.cli.checks import Parser, UsageError, document
     spec = task_of_run(args.run_dir)
     cli = spec.part("cli")
     add_arguments = getattr(cli, f"add_{verb}_arguments", None)
@@ -40,4 +40,8 @@ def task_args(args, verb: str, prog: str):
                     epilog=getattr(cli, f"{verb.upper()}_EXAMPLE", getattr(cli, "EXAMPLE", None)))
     add_arguments(parser)
     document(parser)
-    return spec, cli, parser.parse_args([args.run_dir, *args.rest])
+    try:
+        return spec, cli, parser.parse_args([args.run_dir, *args.rest])
+    except UsageError as e:  # the help that lists these flags is the run's own
+        raise UsageError(str(e).replace(f"(see {prog} --help)",
+                                        f"(see {prog} {args.run_dir} --help)")) from None
