@@ -66,3 +66,33 @@ def test_labels_are_split_within_each_class_as_stratified_split_does():
     assert np.array_equal(only_test["test"], stratified_split(labels, (0.9 / 0.95, 0.0,
                                                                         0.05 / 0.95), 4)[2])
     assert hold_out({"train": 1}, (1.0, 0.0, 0.0), 4, labels=labels) == {}
+
+
+# ----------------------------------------------------------------------------- leaks
+
+def test_overlap_counts_duplicates_and_phrases_inside_training_texts():
+    from recurrente.data.splits import overlap, overlap_notes
+    train = ["A very good film", "bad acting and a bad plot", "the end"]
+    held = ["very  good", "The End", "new text here", "good film"]
+    found = overlap(train, held)
+    assert found["duplicates"] == 1 and found["held"] == 4 and found["sample"] == 4
+    assert found["contained"] == 0.75  # "very good", "the end", "good film": whole words only
+    assert overlap(train, ["ery goo"])["contained"] == 0.0  # not inside a word
+    notes = overlap_notes(train, {"valid": held, "test": ["nothing seen", "at all"]})
+    assert len(notes) == 1 and notes[0].startswith("warning: 1 of the 4 valid texts (25%)")
+
+
+def test_a_leaky_validation_file_is_said_in_the_classifiers_log(tmp_path, capsys):
+    from recurrente.cli.main import main
+    from tests.classify_fixtures import order_examples, write_csv
+    rows = order_examples(120, seed=1)
+    write_csv(tmp_path / "train.csv", rows)
+    write_csv(tmp_path / "valid.csv", [(" ".join(t.split()[:4]), y) for t, y in rows[:30]])
+    write_csv(tmp_path / "fresh.csv", order_examples(30, seed=9))
+    common = ["--hidden", "8", "--max-steps", "1", "--test", str(tmp_path / "fresh.csv")]
+    assert main(["classify", "train", str(tmp_path / "train.csv"), "--valid",
+                 str(tmp_path / "valid.csv"), "--out", str(tmp_path / "a"), *common]) == 0
+    assert "valid scores will overstate" in capsys.readouterr().out
+    assert main(["classify", "train", str(tmp_path / "train.csv"), "--valid",
+                 str(tmp_path / "fresh.csv"), "--out", str(tmp_path / "b"), *common]) == 0
+    assert "overstate" not in capsys.readouterr().out

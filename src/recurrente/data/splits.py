@@ -85,3 +85,48 @@ def hold_out(given, split: Sequence[float], seed: int, *, labels: Optional[Seque
     n_valid, n_held = counts["valid"], counts["valid"] + counts["test"]
     parts = {"train": order[n_held:], "valid": order[:n_valid], "test": order[n_valid:n_held]}
     return {name: np.sort(idx) for name, idx in parts.items() if name == "train" or name in held}
+
+
+# ----------------------------------------------------------------------------- leaks
+
+OVERLAP_NOTE = 0.05  # a held-out part sharing more of its texts with training is said in the log
+CONTAINED_SAMPLE = 200  # held-out texts searched for inside the training texts
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def overlap(train: Sequence[str], held: Sequence[str], seed: int = 0) -> dict:
+    """How much of ``held`` training has already seen, after lower-casing and collapsing spaces:
+    ``duplicates`` (held texts equal to a training text, counted over all of them) and
+    ``contained`` (the fraction, among up to ``CONTAINED_SAMPLE`` held texts drawn with
+    ``seed``, that are a training text or a phrase inside one: the sub-phrases of a sentiment
+    treebank)."""
+    seen = {_normal(t) for t in train}
+    normal = [_normal(t) for t in held]
+    duplicates = sum(t in seen for t in normal)
+    corpus = "\n".join(f" {t} " for t in seen)
+    most = CONTAINED_SAMPLE if len(corpus) < 20_000_000 else CONTAINED_SAMPLE // 10  # bounded work
+    pick = np.random.default_rng(seed).permutation(len(normal))[:most]
+    contained = sum(f" {normal[i]} " in corpus for i in pick if normal[i])
+    return {"held": len(normal), "duplicates": duplicates,
+            "contained": contained / max(1, len(pick)), "sample": int(len(pick))}
+
+
+def overlap_notes(train: Sequence[str], held: dict, seed: int = 0) -> list[str]:
+    """A sentence per held-out part (``{"valid": texts, ...}``) that overlaps training by more
+    than :data:`OVERLAP_NOTE`: its scores then overstate how the model does on new text."""
+    notes = []
+    for name, texts in held.items():
+        if not len(texts):
+            continue
+        found = overlap(train, texts, seed)
+        share = found["duplicates"] / found["held"]
+        if max(share, found["contained"]) > OVERLAP_NOTE:
+            notes.append(f"warning: {found['duplicates']:,} of the {found['held']:,} {name} texts "
+                         f"({share:.0%}) are also training texts, and {found['contained']:.0%} of "
+                         f"{found['sample']} drawn are a training text or a phrase inside one: "
+                         f"{name} scores will overstate how the model does on new text (a "
+                         f"--{name} file from elsewhere avoids it)")
+    return notes

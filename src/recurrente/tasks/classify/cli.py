@@ -97,10 +97,10 @@ def run_eval(args) -> int:
 
 def run_predict(args) -> int:
     from recurrente.errors import check_positive
-    from recurrente.tasks.classify.model import SequenceClassifier
     check_positive({"--top-k": args.top_k, "--batch-size": args.batch_size})
-    from recurrente.device import resolve_device
-    model = SequenceClassifier.load(args.run_dir, device=resolve_device(args.device))
+    from recurrente.tasks.classify.task import SPEC
+    from recurrente.train.run import load_run
+    model = load_run(args.run_dir, device=args.device, task=SPEC.name).model  # says whose run it is
     cut = 0
     for lines in line_batches(args.input, args.encoding, args.batch_size,
                               getattr(args, "max_chars", None)):

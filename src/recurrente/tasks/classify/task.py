@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from recurrente.data.padded import BucketBatches
+from recurrente.data.splits import overlap_notes
 from recurrente.data.vectors import vocabulary_vectors
 from recurrente.data.vocab import PAD, UNK, Vocab
 from recurrente.errors import UserError
@@ -37,7 +38,9 @@ def prepare(opts: ClassifierOptions, vocabs: Optional[dict] = None, stdin=None) 
     evaluate = (lambda model: evaluate_examples(model, valid, opts.batch_size)) if len(valid) \
         else None
     record = _record(opts, splits, encoded, vocabs)
-    notes = _notes(opts, splits, encoded)
+    notes = _notes(opts, splits, encoded) + overlap_notes(
+        splits["train"].texts, {n: d.texts for n, d in splits.items() if n != "train"},
+        opts.train.seed)
     extra = {"splits": splits, "encoded": encoded,
              "resolved": {"text_column": splits["train"].text_column,  # the spec's `guessed`
                           "label_column": splits["train"].label_column}}

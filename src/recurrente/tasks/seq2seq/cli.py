@@ -160,8 +160,6 @@ def run_eval(args) -> int:
 def run_predict(args) -> int:
     from recurrente.errors import UserError, check_positive
     from recurrente.tasks.seq2seq.inference import check_search
-    from recurrente.tasks.seq2seq.model import Seq2Seq
-    from recurrente.device import resolve_device
     beam, nbest = getattr(args, "beam", 1), getattr(args, "nbest", 1)
     options = {**_search(args), "sample": getattr(args, "sample", False),
                "temperature": getattr(args, "temperature", 1.0),
@@ -169,7 +167,9 @@ def run_predict(args) -> int:
                "seed": getattr(args, "seed", None)}
     check_search(beam, nbest, options)
     check_positive({"--batch-size": args.batch_size})
-    model = Seq2Seq.load(args.run_dir, device=resolve_device(args.device))
+    from recurrente.tasks.seq2seq.task import SPEC
+    from recurrente.train.run import load_run
+    model = load_run(args.run_dir, device=args.device, task=SPEC.name).model  # says whose run it is
     picture, done = getattr(args, "attention", None), 0
     for lines in line_batches(args.input, args.encoding, args.batch_size,
                               getattr(args, "max_chars", None)):

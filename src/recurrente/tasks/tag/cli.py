@@ -114,11 +114,11 @@ def run_eval(args) -> int:
 def run_predict(args) -> int:
     from recurrente.errors import UserError, check_positive
     from recurrente.tasks.tag.inference import inline
-    from recurrente.tasks.tag.model import SequenceTagger
-    from recurrente.device import resolve_device
     from recurrente.data.sentences import pretokenized, tokenize
     check_positive({"--nbest": getattr(args, "nbest", 1), "--batch-size": args.batch_size})
-    model = SequenceTagger.load(args.run_dir, device=resolve_device(args.device))
+    from recurrente.tasks.tag.task import SPEC
+    from recurrente.train.run import load_run
+    model = load_run(args.run_dir, device=args.device, task=SPEC.name).model  # says whose run it is
     nbest, tokenized = getattr(args, "nbest", 1), getattr(args, "tokenized", False)
     limit, done = getattr(args, "max_len", MAX_TOKENS), 0
     for lines in line_batches(args.input, args.encoding, args.batch_size,

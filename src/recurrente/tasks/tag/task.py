@@ -11,6 +11,7 @@ from recurrente.data.padded import BucketBatches
 from recurrente.errors import UserError
 from recurrente.tasks.base import Prepared, TaskSpec
 from recurrente.data.vectors import vocabulary_vectors
+from recurrente.data.splits import overlap_notes
 from recurrente.tasks.tag.data import build_vocabs, collate, encode, read_splits
 from recurrente.tasks.tag.options import TaggerOptions, check
 
@@ -31,6 +32,8 @@ def prepare(opts: TaggerOptions, vocabs: Optional[dict] = None, stdin=None) -> P
     repaired = {c.source.get("path"): c.source.get("repaired") for c in splits.values()}
     notes = [f"{n} sentences of {path} had ill-formed {opts.scheme} tags, repaired the conlleval "
              f"way" for path, n in repaired.items() if n]
+    sentences = {n: [" ".join(s.tokens) for s in c.sentences] for n, c in splits.items()}
+    notes += overlap_notes(sentences.pop("train"), sentences, opts.train.seed)
     extra = {"splits": splits, "encoded": encoded}
     if opts.vectors:
         extra["vectors"] = vocabulary_vectors(opts.vectors, vocabs["source"], opts.embedding,
