@@ -32,10 +32,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from recurrente.cli.checks import Number, numeric_actions  # noqa: E402
 from recurrente.cli.main import build_parser, main  # noqa: E402
-from tests.lm_fixtures import word_corpus  # noqa: E402
-from tests.tag_fixtures import entity_sentences, write_conll  # noqa: E402
-from tests.classify_fixtures import order_examples, write_csv  # noqa: E402
-from tests.translate_fixtures import reverse_pairs, write_tsv  # noqa: E402
 
 SWEEP = settings(max_examples=4, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -45,32 +41,31 @@ NATIVE = ["--implementation", "native", "--quiet", "--max-steps", "1"]
 
 # ----------------------------------------------------------------------------- fixtures
 
+def sweeps() -> dict:
+    """task name -> its ``tests/tasks/<folder>/sweep.py`` (data, tiny run, command lines): a new
+    task's folder of tests brings its part of the sweep."""
+    import importlib
+    from recurrente.tasks import registry
+    return {name: importlib.import_module(
+        f"tests.tasks.{registry.task(name).package.rsplit('.', 1)[1]}.sweep")
+        for name in registry.names()}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict:
     """Data, one tiny run per task, and an empty workspace (the commands' cwd)."""
     data = tmp_path_factory.mktemp("data")
-    files = {"corpus": data / "words.txt", "table": data / "order.csv",
-             "conll": data / "ner.txt", "pairs": data / "pairs.tsv",
-             "lines": data / "lines.txt", "numbers": data / "numbers.csv"}
-    files["corpus"].write_text(word_corpus(2000))
-    write_csv(files["table"], order_examples(80, seed=3))
-    write_conll(files["conll"], entity_sentences(40, seed=3))
-    write_tsv(files["pairs"], reverse_pairs(80, seed=3))
+    files = {"lines": data / "lines.txt"}
     files["lines"].write_text("a b c d e f\nb c\n")
-    write_csv(files["numbers"], [(t, str(t.count("alfa") + len(t) / 100))
-                                 for t, _ in order_examples(80, seed=4)], ("text", "target"))
+    for sweep in sweeps().values():
+        files.update(sweep.data(data))
     runs = tmp_path_factory.mktemp("runs")
-    train = {"lm": ["train", files["corpus"], "--preset", "tiny", "--hidden", "8",
-                    "--seq-len", "16", "--batch-size", "8"],
-             "classify": ["classify", "train", files["table"], "--hidden", "8"],
-             "tag": ["tag", "train", files["conll"], "--hidden", "8", "--chars", "none"],
-             "translate": ["translate", "train", files["pairs"], "--hidden", "8"],
-             "regress": ["regress", "train", files["numbers"], "--hidden", "8"]}
-    for name, argv in train.items():
+    for name, sweep in sweeps().items():
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            assert main([str(a) for a in argv] + ["--out", str(runs / name), *NATIVE]) == 0
+            argv = sweep.train(files) + ["--out", runs / name, *NATIVE]
+            assert main([str(a) for a in argv]) == 0
     work = tmp_path_factory.mktemp("work")
-    return {"files": files, "runs": {n: runs / n for n in train}, "work": work,
+    return {"files": files, "runs": {n: runs / n for n in sweeps()}, "work": work,
             "watched": [runs, data, work]}
 
 
@@ -120,17 +115,11 @@ def base_commands(world) -> dict:
     option value that got through would show (a file written, status 0, a server started)."""
     f, r, w = world["files"], world["runs"], world["work"]
     out = ["--out", w / "new", "--max-steps", "1", "--quiet"]
+    tasks = {}
+    for name, sweep in sweeps().items():
+        tasks.update(sweep.commands(f, r[name], w, out))
     return {
-        ("train",): ["train", f["corpus"], "--preset", "tiny", *out],
-        ("classify", "train"): ["classify", "train", f["table"], *out],
-        ("tag", "train"): ["tag", "train", f["conll"], *out],
-        ("translate", "train"): ["translate", "train", f["pairs"], *out],
-        ("regress", "train"): ["regress", "train", f["numbers"], *out],
-        ("classify", "predict"): ["classify", "predict", r["classify"], f["lines"]],
-        ("tag", "predict"): ["tag", "predict", r["tag"], f["lines"]],
-        ("translate", "predict"): ["translate", "predict", r["translate"], f["lines"]],
-        ("regress", "predict"): ["regress", "predict", r["regress"], f["lines"]],
-        ("translate", "eval"): ["translate", "eval", r["translate"], "--output", w / "o.txt"],
+        **tasks,
         ("predict",): ["predict", r["classify"], f["lines"]],
         ("sample",): ["sample", r["lm"], "-n", "3"],
         ("export",): ["export", r["classify"], "--out", w / "exported"],
@@ -207,8 +196,7 @@ CHOICES = {"--optimizer": ("adamw", "adam", "sgd", "adadelta"),
            "--precision": ("fp32", "bf16"), "--monitor": _metrics(),
            "--average": ("nt", "none"), "--device": ("auto", "cpu"),
            "--cell": ("lstm", "gru", "rnn")}
-TRAIN_TASKS = [("train",), ("classify", "train"), ("tag", "train"), ("translate", "train"),
-               ("regress", "train")]
+TRAIN_TASKS = [("train",) if n == "lm" else (n, "train") for n in sweeps()]
 
 
 @FEW
