@@ -10,6 +10,9 @@ reverse direction reads each sequence reversed *within its own length*,
 so a padded step never reaches a real one; a sequence's last state is its output at ``n_b - 1``,
 and its outputs past ``n_b`` are zero, as the package's layers make them.
 The recurrent state is an explicit input and output where a caller streams (the language model).
+minGRU and minLSTM have no torch.nn layer nor ONNX operator: :class:`NativeStack` and
+:class:`PackedLayer` run them as :class:`recurrente.export.min_graphs.MinStack` (their scan in
+plain operators), so a task's graphs need nothing of their own for them.
 
 A task's graphs (its folder's ``export.py``) are :class:`Graph` records: the module to trace, its
 ONNX inputs and outputs with their dynamic axes, example inputs of any ``(T, B)`` and the torch
@@ -25,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from recurrente.errors import UserError
+from recurrente.export.min_graphs import MIN_CELLS, MinStack
 from recurrente.layers.pooling import step_mask
 
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -94,6 +98,8 @@ class NativeStack(nn.Module):
     ``final`` is ``(L*K, B, H)`` (an ``(h, c)`` pair for the LSTM) with ``lengths=None``; with
     lengths, ``final`` is the top layer's last ``H`` of each direction, ``(K, B, H)`` (what
     :func:`recurrente.layers.pooling.final_states` reads).
+    A minGRU/minLSTM layer runs as :class:`~recurrente.export.min_graphs.MinStack`, with the
+    same outputs.
     """
 
     def __init__(self, layer):
@@ -101,6 +107,9 @@ class NativeStack(nn.Module):
         _refuse_course_gru(layer)
         self.cell, self.L, self.K, self.H = (layer.cell, layer.num_layers, layer.num_directions,
                                              layer.hidden_size)
+        self.min = MinStack(layer) if layer.cell in MIN_CELLS else None
+        if self.min is not None:
+            return
         options = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
         self.parts = nn.ModuleList()
         for k in range(self.L):
@@ -117,6 +126,9 @@ class NativeStack(nn.Module):
                 self.parts.append(part)
 
     def forward(self, x: Tensor, state=None, lengths: Optional[Tensor] = None):
+        if self.min is not None:
+            y, final = self.min(x, state, lengths)  # final (L*K, B, H)
+            return y, final if lengths is None else final[-self.K:]
         finals: List = []
         for k in range(self.L):
             outs = []
@@ -148,3 +160,25 @@ class NativeStack(nn.Module):
         if self.cell == "lstm":
             return torch.cat([h for h, _ in finals]), torch.cat([c for _, c in finals])
         return torch.cat(finals)
+
+
+class PackedLayer(nn.Module):
+    """A recurrent layer of the package on right-padded sequences with lengths:
+    ``forward(x (T, B, D), lengths (B,))`` -> ``(y (T, B, K*H), final)``, ``final`` the layer's
+    ``(L*K, B, H)`` (an ``(h, c)`` pair for the LSTM), every state at its sequence's last step and
+    ``y`` zero on padding. torch.nn's cells run :func:`torch_layer` on a packed sequence (ONNX's
+    recurrent operators with ``sequence_lens``), minGRU/minLSTM their
+    :class:`~recurrente.export.min_graphs.MinStack`."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.rnn = MinStack(layer) if layer.cell in MIN_CELLS else torch_layer(layer)
+        self.packed = layer.cell not in MIN_CELLS
+
+    def forward(self, x: Tensor, lengths: Tensor):
+        if not self.packed:
+            return self.rnn(x, None, lengths)
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        out, final = self.rnn(pack_padded_sequence(x, lengths, enforce_sorted=False))
+        y, _ = pad_packed_sequence(out, total_length=x.shape[0])  # (T, B, K*H)
+        return y, final

@@ -73,17 +73,24 @@ def parity(graph, path: Path, ort) -> float:
     return worst
 
 
-def _check_cell(run_dir) -> None:
-    """minGRU/minLSTM have no ONNX graph yet (their scan is not one of torch.nn's kernels)."""
+EXPORTABLE_CELLS = ("lstm", "gru", "rnn", "mingru", "minlstm")  # recurrente.export.graphs
+
+
+def _check_cell(run_dir):
+    """The run's cell (None where its config does not say); a cell the graphs cannot rebuild
+    (any not in :data:`EXPORTABLE_CELLS`: torch.nn's three and, through
+    :mod:`recurrente.export.min_graphs`, minGRU/minLSTM) is refused in one sentence."""
     import json
     try:
         model = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))["model"]
         cell = model.get("cell")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return  # load_run says what is wrong with the folder
-    if cell in ("mingru", "minlstm"):
-        raise UserError(f"{run_dir} is a {cell} model; ONNX export is for lstm, gru and rnn "
-                        f"models so far")
+        return None  # load_run says what is wrong with the folder
+    if isinstance(cell, str) and cell not in EXPORTABLE_CELLS:
+        raise UserError(f"{run_dir} is a {cell} model; ONNX export is for "
+                        f"{', '.join(EXPORTABLE_CELLS[:-1])} and {EXPORTABLE_CELLS[-1]} models "
+                        f"so far")
+    return cell
 
 
 def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
@@ -95,8 +102,10 @@ def export_run(run_dir, out, opset: int = 17, log=print) -> dict:
         raise UserError(f"expected --opset an integer from {OPSETS[0]} to {OPSETS[1]}, got "
                         f"{opset!r}")
     ort = _onnxruntime()
-    _check_cell(run_dir)
-    run = load_run(run_dir, device="cpu", implementation="native")
+    cell = _check_cell(run_dir)
+    # the reference: torch.nn's kernels, or a minGRU/minLSTM's own implementation (none native)
+    run = load_run(run_dir, device="cpu",
+                   implementation=None if cell in ("mingru", "minlstm") else "native")
     part = _export_part(run.spec)
     out = Path(out)
     if out.exists() and any(out.iterdir()):

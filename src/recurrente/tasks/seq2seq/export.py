@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from recurrente.export.graphs import Graph, random_lengths, torch_layer
+from recurrente.export.graphs import Graph, PackedLayer, random_lengths
 from recurrente.layers.pooling import step_mask
 from recurrente.layers.state import LSTMState
 from recurrente.tasks.seq2seq.attention import PreparedKeys
@@ -25,20 +25,17 @@ class EncoderGraph(nn.Module):
     """``src (S, B)``, ``src_lengths (B,)`` → ``keys (S, B, H)``, ``memory`` (what the attention
     scores read: ``W s_j`` or ``W_k s_j``, else the keys), and the decoder's first state:
     ``hidden (L, B, H)`` (and ``cell`` for an LSTM). The encoder is one torch.nn layer on a
-    packed sequence (:func:`~recurrente.export.graphs.torch_layer`): exact final states per
-    length."""
+    packed sequence, or a minGRU/minLSTM's scan (:class:`~recurrente.export.graphs.PackedLayer`):
+    exact final states per length."""
 
     def __init__(self, model):
         super().__init__()
-        self.rnn = torch_layer(model.rnn)
+        self.rnn = PackedLayer(model.rnn)
         self.embedding, self.bridge, self.model = model.embedding, model.bridge, model
         self.lstm = model.rnn.cell == "lstm"
 
     def forward(self, src: Tensor, src_lengths: Tensor):
-        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-        packed = pack_padded_sequence(self.embedding(src), src_lengths, enforce_sorted=False)
-        out, final = self.rnn(packed)
-        keys, _ = pad_packed_sequence(out, total_length=src.shape[0])  # (S, B, H)
+        keys, final = self.rnn(self.embedding(src), src_lengths)  # (S, B, H), (L*K, B, H/K)
         hidden = self.bridge(LSTMState(*final) if self.lstm else final)  # L × state
         attention = self.model.decoder.attention
         memory = attention.prepare(keys).projected if attention.enabled else keys
