@@ -45,7 +45,8 @@ AFTER_DROPOUT = {  # the language model's own model flags, between --dropout and
     "--seq-len": (TOKENS, f"time steps per window: the BPTT truncation ({CHOSEN})"),
 }
 MODEL_FLAGS = {**model_flags(
-    cells="lstm, gru, rnn, mingru or minlstm", implementation=": the fastest measured",
+    cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
+    implementation=": the fastest measured",
     layers=f"stacked recurrent layers ({CHOSEN})", hidden=f"hidden size H ({CHOSEN})",
     embedding="embedding size (default H)",
     dropout="dropout before the head, and on the embeddings and between layers unless given "

@@ -19,6 +19,9 @@ the per-call cost of each product does. So each product large enough to gain is 
 this CPU's instructions; ``(2048, 1024)`` at batch 1: 0.10 ms packed against 0.18 ms.
 ``precision="bf16"`` packs the large weights in bfloat16 where the CPU has the instructions
 (the state and the gates stay float32).
+
+The xLSTM cells (``slstm``, ``mlstm``) are stepped by their own cell function instead
+(:class:`XLSTMLayer`): their state is four tensors, the mLSTM's memory a matrix.
 """
 
 import os
@@ -106,6 +109,36 @@ def _packing_kind(w: Tensor, batch: int, low: Optional[torch.dtype]) -> str:
 
 
 MIN_CELLS = ("mingru", "minlstm")  # gates from X_t only: no W_hh, one product per step
+XLSTM_CELLS = ("slstm", "mlstm")  # a state of four tensors: stepped by XLSTMLayer
+
+
+class XLSTMLayer:
+    """One sLSTM or mLSTM layer stepped by its cell function (:mod:`recurrente.cells.xlstm`, the
+    step the layer's ``scratch`` runs), the state ``(h, c, n, m)`` or ``(h, C, n, m)`` held as
+    tensors, not in one ``[X_t ; H_{t-1}]`` buffer: the mLSTM's is a ``(B, H, H)`` matrix, and
+    the step is exactly the layer's own. No packed products, no bfloat16: its products run
+    through the cell's ``x W^T + b``."""
+
+    def __init__(self, rnn, index: int, batch: int, low: Optional[torch.dtype] = None):
+        from recurrente.layers.xlstm import init_state
+        w_ih, w_hh, b_ih, b_hh = (None if t is None else t.detach()
+                                  for t in rnn.weights(index, 0))
+        self.cell, self.H, self.D = rnn.cell, rnn.hidden_size, w_ih.shape[1]
+        self.weights = (w_ih, w_hh, b_ih, b_hh) if self.cell == "slstm" else (w_ih, b_ih)
+        self.state = tuple(init_state(self.cell, self.H, batch, device=w_ih.device,
+                                      dtype=w_ih.dtype))
+        self.products: Dict[str, Product] = {}
+
+    def load(self, state: tuple) -> None:
+        """This layer's row of the model's state, each tensor ``(B, ...)``."""
+        self.state = tuple(s.clone() for s in state)
+
+    def step(self, x_part: Tensor = None, x: Tensor = None) -> Tensor:
+        """Advance one step on the input ``x (B, D)``; returns ``H_t (B, H)``."""
+        from recurrente.cells.xlstm import mlstm_cell, slstm_cell
+        cell = slstm_cell if self.cell == "slstm" else mlstm_cell
+        self.state = cell(x, self.state, *self.weights)
+        return self.state[0]
 
 
 class Layer:
@@ -232,12 +265,13 @@ class GenerationEngine:
         rnn = model.rnn
         if rnn.bidirectional:
             raise ValueError("a bidirectional model cannot generate left to right")
-        self.layers: List[Layer] = [Layer(rnn, i, batch, low) for i in range(rnn.num_layers)]
+        kind = XLSTMLayer if rnn.cell in XLSTM_CELLS else Layer
+        self.layers: List[Layer] = [kind(rnn, i, batch, low) for i in range(rnn.num_layers)]
         first = self.layers[0]
         emb = model.embedding.weight.detach()  # (V, E)
         w0 = rnn.weights(0, 0)
         self.table = None
-        if emb.shape[0] * w0[0].shape[0] <= TABLE_LIMIT:
+        if kind is Layer and emb.shape[0] * w0[0].shape[0] <= TABLE_LIMIT:
             bias = (first.b_ih if first.cell in ("gru",) + MIN_CELLS else first.bias)
             self.table = torch.addmm(bias, emb, w0[0].detach().t())  # (V, G*H)
         self.emb = emb
@@ -247,6 +281,10 @@ class GenerationEngine:
                                 low)  # (V, H)
 
     def _load_state(self, state) -> None:
+        if self.model.rnn.cell in XLSTM_CELLS:  # (h, c, n, m) or (h, C, n, m), rows (L, B, ...)
+            for k, layer in enumerate(self.layers):
+                layer.load(tuple(s[k] for s in state))
+            return
         h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
         for k, layer in enumerate(self.layers):
             layer.h.copy_(h[k])

@@ -57,6 +57,10 @@ class RecurrentLayer(nn.Module):
 
     cell: str = ""  # "rnn" | "lstm" | "gru"
     gates: int = 1  # G: row blocks in each weight
+    # False: a runner returns every step's (H_t, C_t or None) and the stack reads each
+    # sequence's last step. True (the xLSTM cells, whose state is not (B, H) tensors): it is
+    # called with ``lengths=`` and returns (every H_t, its final state as a tuple).
+    runner_finals: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -229,19 +233,23 @@ class RecurrentLayer(nn.Module):
         """Depth × directions around one runner; see the module docstring."""
         runner = registry.runner(implementation, self.cell)
         options, K = self.cell_options(), self.num_directions
+        if self.runner_finals:
+            options["lengths"] = lengths
         mask = None if lengths is None else padding_mask(lengths, x.shape[0], x.device)
-        finals_h, finals_c = [], []
+        finals = []  # per row: its final state's tensors, each (B, ...)
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(K):
                 row = layer * K + direction
-                state0 = (state.h[row], state.c[row]) if self.cell == "lstm" else state[row]
+                state0 = tuple(s[row] for s in state) if isinstance(state, tuple) else state[row]
                 x_in = reverse_padded(x, lengths) if direction else x  # (T, B, D_in)
-                h_all, c_all = runner(x_in, state0, *self.weights(layer, direction, params),
-                                      **options)
-                finals_h.append(last_steps(h_all, lengths))  # (B, H)
-                if c_all is not None:
-                    finals_c.append(last_steps(c_all, lengths))
+                h_all, rest = runner(x_in, state0, *self.weights(layer, direction, params),
+                                     **options)
+                if self.runner_finals:  # the runner read each sequence's last step itself
+                    finals.append(tuple(rest))
+                else:  # rest: every step's C_t (T, B, H) for the LSTM, else None
+                    finals.append(tuple(last_steps(s, lengths) for s in (h_all, rest)
+                                        if s is not None))  # (B, H) each
                 outputs.append(reverse_padded(h_all, lengths) if direction else h_all)
             x = torch.cat(outputs, dim=-1) if K == 2 else outputs[0]  # (T, B, K*H)
             if mask is not None:
@@ -250,8 +258,11 @@ class RecurrentLayer(nn.Module):
                 x = between(layer, x)
             elif self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
-        h = torch.stack(finals_h)  # (L*K, B, H)
-        return x, (LSTMState(h, torch.stack(finals_c)) if self.cell == "lstm" else h)
+        return x, self._state_of([torch.stack(parts) for parts in zip(*finals)])  # (L*K, B, ..)
+
+    def _state_of(self, tensors: list):
+        """The state from its stacked tensors ``(L*K, B, ...)``: ``h`` or ``LSTMState(h, c)``."""
+        return LSTMState(*tensors) if self.cell == "lstm" else tensors[0]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
@@ -267,4 +278,7 @@ class RecurrentLayer(nn.Module):
 
 
 def _map(state, fn):
-    return LSTMState(*(fn(s) for s in state)) if isinstance(state, tuple) else fn(state)
+    if not isinstance(state, tuple):
+        return fn(state)
+    values = [fn(s) for s in state]
+    return type(state)(*values) if hasattr(state, "_fields") else tuple(values)  # NamedTuple

@@ -11,19 +11,20 @@ file or on the command line); :func:`make_layer` is the one place that turns it 
 from recurrente.layers.base import RecurrentLayer
 from recurrente.layers.min_rnn import MinGRU, MinLSTM
 from recurrente.layers.modules import GRU, LSTM, RNN
+from recurrente.layers.xlstm import MLSTM, SLSTM
 
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
-# What a task's ``--cell`` accepts. minGRU/minLSTM are in the language model (training,
-# evaluation, sampling) and the classifier so far (LM_CELLS); the tagger, the translator,
-# export and the gate traces do not take them yet (TASK_CELLS).
-TASK_CELLS = ("lstm", "gru", "rnn")
-LM_CELLS = TASK_CELLS + ("mingru", "minlstm")
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM,
+          "slstm": SLSTM, "mlstm": MLSTM}
+# What every task's ``--cell`` accepts: every layer above (export and the gate traces say in one
+# sentence which cells they take).
+TASK_CELLS = tuple(LAYERS)
 
 
 def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                **kwargs) -> RecurrentLayer:
-    """``RNN``, ``LSTM``, ``GRU``, ``MinGRU`` or ``MinLSTM`` by name; ``kwargs`` go to its
-    constructor (``implementation``, ``dropout``, ``bidirectional``, ``forget_bias``, ...).
+    """``RNN``, ``LSTM``, ``GRU``, ``MinGRU``, ``MinLSTM``, ``SLSTM`` or ``MLSTM`` by name;
+    ``kwargs`` go to its constructor (``implementation``, ``dropout``, ``bidirectional``,
+    ``forget_bias``, ...).
 
     Raises:
         ValueError: for an unknown ``cell`` (naming the valid ones), or any option the layer

@@ -4,7 +4,9 @@ A runner has the signature ``runner(x (T, B, D), state0, w_ih, w_hh, b_ih, b_hh,
 -> (H_all (T, B, H), C_all (T, B, H) or None)``; ``state0`` is ``(B, H)`` or, for the LSTM,
 ``(H_0, C_0)``. The layer stack (:mod:`recurrente.layers.base`) builds depth, directions, dropout
 and variable lengths around it, so an implementation only ever writes one layer, one direction.
-``native`` is the exception: torch runs the whole stack in one call.
+``native`` is the exception: torch runs the whole stack in one call. The xLSTM cells' runners
+(``runner_finals`` layers, whose state is a tuple of four) also take ``lengths=`` and return
+``(H_all, final state)`` (:mod:`recurrente.layers.xlstm_runners`).
 """
 
 import importlib
@@ -20,6 +22,12 @@ MODULES: Dict[str, str] = {"fused": "recurrente.layers.fused",
 CELL_RUNNERS: Dict[str, Dict[str, str]] = {
     cell: {impl: f"recurrente.layers.min_rnn_runners:{cell}_{impl}"
            for impl in ("parallel", "logspace", "scratch")} for cell in ("mingru", "minlstm")}
+# xLSTM (recurrente.layers.xlstm): the sLSTM is a loop by design; the mLSTM's auto is the faster
+# of its two forms on the CPU at T = 256 (measured: see the MLSTM class).
+CELL_RUNNERS.update({
+    "slstm": {"scratch": "recurrente.layers.xlstm_runners:slstm_scratch"},
+    "mlstm": {impl: f"recurrente.layers.xlstm_runners:mlstm_{impl}"
+              for impl in ("parallel", "scratch")}})
 NATIVE = "native"
 LOW_PRECISION = ("torch.bfloat16", "torch.float16")  # autocast's dtypes, as str(dtype)
 AUTO = "auto"

@@ -261,7 +261,9 @@ class Trainer:
         carry = state["carry"]
         if carry is not None:
             carry = [s.to(self.device) for s in carry]
-            self.carry = LSTMState(*carry) if len(carry) == 2 else carry[0]
+            # (h, c): the LSTM's; four tensors: an xLSTM state, which its layer takes as a tuple
+            self.carry = LSTMState(*carry) if len(carry) == 2 else \
+                carry[0] if len(carry) == 1 else tuple(carry)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(self, hook: str, record: Optional[dict] = None) -> None:

@@ -200,8 +200,8 @@ def test_metrics_against_numpy_summed_over_batches():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru", "minlstm"])
 def test_every_cell_the_classifier_takes_builds_trains_and_ignores_padding(cell):
-    from recurrente.layers.factory import LM_CELLS
-    assert cell in LM_CELLS
+    from recurrente.layers.factory import TASK_CELLS
+    assert cell in TASK_CELLS
     model = SequenceRegressor(12, cell=cell, hidden_size=6, pooling="mean", dropout=0.0,
                               target_mean=3.0, target_std=2.0)
     ids = torch.tensor([[2, 3, 4], [5, 6, 0], [7, 0, 0]])  # (T=3, B=3), right-padded

@@ -31,7 +31,7 @@ DATA_FLAGS = {
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = model_flags(
-    cells="lstm, gru, rnn, mingru or minlstm",
+    cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
     embedding="embedding size (default H, or the vectors' size)",
     after_embedding={"--pooling": (str, f"{', '.join(POOLINGS)} (default max)")},
     dropout="dropout on embeddings, between layers and on the pooled vector (default 0.3)",

@@ -80,9 +80,11 @@ def flops_per_token(size: Size, vocab_size: int, cell: str = "lstm",
     and recurrent products of each layer and the output layer over the vocabulary (an adaptive
     one: its head, and each tail for the share of tokens in it, taken as 15% for the first tail
     and 5% for the others: about what Zipf's law gives words)."""
-    gates = {"lstm": 4, "gru": 3, "rnn": 1, "mingru": 2, "minlstm": 3}[cell]
+    # the mLSTM: 4H+2 projection rows, and its (H, H) memory written and read: ~6 H-row blocks
+    gates = {"lstm": 4, "gru": 3, "rnn": 1, "mingru": 2, "minlstm": 3, "slstm": 4,
+             "mlstm": 6}[cell]
     H = size.hidden
-    reads = H if cell in ("mingru", "minlstm") else H + H  # their gates read X_t only
+    reads = H if cell in ("mingru", "minlstm", "mlstm") else H + H  # their gates read X_t only
     layers = gates * H * reads * size.layers  # embedding size = H
     if softmax == "full":
         return 3 * 2 * (layers + H * vocab_size)
@@ -168,9 +170,9 @@ def choose_size(recipe: Recipe, vocab_size: int, budget: Optional[float], rate: 
 def resolve(opts, vocab_size: int) -> List[str]:
     """Fill ``opts``'s ``None`` fields from the tokenizer's recipe and the size rule; return
     the sentences the log should show."""
-    from recurrente.layers.factory import LM_CELLS
+    from recurrente.layers.factory import TASK_CELLS
     check_choice("--tokenizer", opts.tokenizer, tuple(RECIPES))
-    check_choice("--cell", opts.cell, LM_CELLS)
+    check_choice("--cell", opts.cell, TASK_CELLS)
     recipe = RECIPES[opts.tokenizer]
     given = [f for f in RECIPE_FIELDS if getattr(opts, f) is not None]
     for name, value in recipe.values.items():

@@ -30,7 +30,7 @@ DATA_FLAGS = {
     "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
 }
 MODEL_FLAGS = model_flags(
-    cells="lstm, gru, rnn, mingru or minlstm",
+    cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
     embedding="embedding size (default H)",
     after_embedding={"--pooling": (str, f"{', '.join(POOLINGS)} (default max)")},
     dropout="dropout on embeddings, between layers and on the pooled vector (default 0.3)",

@@ -35,7 +35,7 @@ class SequenceRegressor(Task):
 
     Args:
         vocab_size: V (``<pad>`` and ``<unk>`` included).
-        cell: any cell of :data:`recurrente.layers.factory.LM_CELLS`.  hidden_size: H per
+        cell: any cell of :data:`recurrente.layers.factory.TASK_CELLS`.  hidden_size: H per
         direction.  num_layers: L.  embedding_size: E (default H).  bidirectional: K = 2.
         pooling: ``"last"``, ``"mean"``, ``"max"`` or ``"attention"``.
         dropout: on the embeddings, between layers and on the pooled vector.

@@ -38,9 +38,9 @@ class RegressorOptions:
 
 def check(opts: RegressorOptions) -> None:
     """One sentence for the first option out of range, before any data is read."""
-    from recurrente.layers.factory import LM_CELLS
+    from recurrente.layers.factory import TASK_CELLS
     from recurrente.layers.pooling import POOLINGS
-    check_choice("--cell", opts.cell, LM_CELLS)
+    check_choice("--cell", opts.cell, TASK_CELLS)
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--pooling", opts.pooling, POOLINGS)
     check_positive({"--max-len": opts.max_len, "--hidden": opts.hidden, "--layers": opts.layers,

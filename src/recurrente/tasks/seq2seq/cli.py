@@ -45,7 +45,7 @@ AFTER_DROPOUT = {  # the translator's own model flags, between --dropout and --b
                                 "the run)"),
 }
 MODEL_FLAGS = model_flags(
-    cells="lstm, gru, rnn, mingru or minlstm",
+    cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
     layers="stacked layers of the encoder and of the decoder (default 1)",
     hidden="decoder size H; a bidirectional encoder has H/2 per direction (default 128)",
     embedding="embedding size of both sides (default H)",

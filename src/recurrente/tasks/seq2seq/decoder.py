@@ -13,13 +13,16 @@ Input feeding tells the decoder where it attended before, so it can move on; wit
 without attention) ``x_t = E y_{t-1}``. Tied embeddings use ``E`` (V, E) as ``W_o``, so ``h~_t``
 then has size E. The cells are the single-step :mod:`recurrente.layers.cell_modules` (same
 parameters as torch.nn's, every implementation) and, for minGRU/minLSTM,
-:mod:`recurrente.layers.min_cell_modules`.
+:mod:`recurrente.layers.min_cell_modules` (sLSTM/mLSTM: :mod:`recurrente.layers.
+xlstm_cell_modules`, whose states are tuples of four with ``h`` first, as ``LSTMState``).
 
 The state is a dict, so :func:`recurrente.tasks.seq2seq.search.reorder_batch` reorders it
 for beam search without help: ``hidden`` (one state per layer, ``(N, H)`` or an
 ``LSTMState``), ``feed`` ``(N, O)``, ``memory`` (the attention's :class:`PreparedKeys`, tensors
-``(S, N, ·)``) and ``mask`` ``(N, S)``. Every row is computed on its own: a sentence's output
-never depends on the other rows of its batch.
+``(S, N, ·)``) and ``mask`` ``(N, S)``; the mLSTM's memory ``(N, H, H)`` is the one tensor
+whose batch dimension the rank does not tell, so :meth:`Seq2Seq.generate` names it
+(``make_reorder(hidden=0)``). Every row is computed on its own: a sentence's output never
+depends on the other rows of its batch.
 """
 
 from typing import List, Optional, Sequence, Tuple
@@ -30,12 +33,13 @@ from torch import Tensor, nn
 
 from recurrente.layers.cell_modules import GRUCell, LSTMCell, RNNCell
 from recurrente.layers.min_cell_modules import MinGRUCell, MinLSTMCell
+from recurrente.layers.xlstm_cell_modules import MLSTMCell, SLSTMCell
 from recurrente.layers.registry import DEFAULT
 from recurrente.tasks.seq2seq.attention import Attention
 from recurrente.train.teacher_forcing import mix
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell, "mingru": MinGRUCell,
-         "minlstm": MinLSTMCell}
+         "minlstm": MinLSTMCell, "slstm": SLSTMCell, "mlstm": MLSTMCell}
 
 
 def init_embedding(embedding: nn.Embedding, std: float = 1.0) -> None:
@@ -55,7 +59,8 @@ class Decoder(nn.Module):
 
     Args:
         vocab_size: V (target, specials included).   embedding_size: E.   hidden_size: H.
-        num_layers: L.   cell: ``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"`` or ``"minlstm"``.
+        num_layers: L.   cell: ``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"``, ``"minlstm"``,
+            ``"slstm"`` or ``"mlstm"``.
         attention: ``"none"``, ``"dot"``, ``"general"`` or ``"additive"``; key_size: the
             encoder states' size (dot needs it equal to H).
         input_feeding: feed ``h~_{t-1}`` back (with attention only).

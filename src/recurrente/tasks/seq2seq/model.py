@@ -4,7 +4,8 @@
     (k_1 … k_S), s_{enc} = \\mathrm{BiRNN}(\\mathrm{drop}(F x_1) … \\mathrm{drop}(F x_S))
     \\qquad k_j = [→h_j ; ←h_j] \\in \\mathbb{R}^{H}
 
-    s_0^l = \\tanh(W_b [→h^l_S ; ←h^l_1] + b_b)        (the bridge, per layer; LSTM: also c)
+    s_0^l = \\tanh(W_b [→h^l_S ; ←h^l_1] + b_b)        (the bridge, per layer; LSTM: also c;
+                                                    sLSTM, mLSTM: their memory carried over)
 
     P(y \\mid x) = \\prod_{t=1}^{n+1} P(y_t \\mid y_{<t}, x)      y_{n+1} = \\mathrm{<eos>}
 
@@ -38,13 +39,44 @@ from recurrente.train.teacher_forcing import gold_probability, teacher_forcing_p
 
 class Bridge(nn.Module):
     """Encoder final states ``(L*K, B, H/K)`` -> the decoder's initial state, one per layer:
-    ``s_0^l = tanh(W_b [→h^l ; ←h^l] + b_b)`` (an LSTM's memory cell gets its own ``W``)."""
+    ``s_0^l = tanh(W_b [→h^l ; ←h^l] + b_b)`` (an LSTM's memory cell gets its own ``W``).
 
-    def __init__(self, hidden_size: int, num_layers: int, directions: int, lstm: bool):
+    ``memory="slstm"`` or ``"mlstm"``: ``h`` goes through ``W_b`` and the rest of the state,
+    the memory with its normaliser and stabiliser, is carried over as it is, the directions
+    side by side: the sLSTM's ``c, n, m`` are per unit, so ``[→c ; ←c]`` is a memory of H
+    units; the mLSTM's ``C`` of the two directions become the blocks of a block-diagonal
+    ``(H, H)`` memory, both rescaled to the larger stabiliser ``m = max(→m, ←m)`` (a memory is
+    stored as ``C̃ e^{-m}``), ``n`` likewise. A transform of them would have to keep ``n`` the
+    normaliser of ``c``; carried over, the decoder's first read is the encoder's memory."""
+
+    def __init__(self, hidden_size: int, num_layers: int, directions: int, lstm: bool,
+                 memory: Optional[str] = None):
         super().__init__()
-        self.L, self.K = num_layers, directions
+        self.L, self.K, self.memory = num_layers, directions, memory
         self.h = nn.Linear(hidden_size, hidden_size)
         self.c = nn.Linear(hidden_size, hidden_size) if lstm else None
+
+    def _sides(self, t: Tensor) -> Tensor:
+        """``(L*K, B, ·)`` -> ``(L, B, K·)``: each layer's directions side by side."""
+        L, K = self.L, self.K
+        return t.view(L, K, *t.shape[1:]).transpose(1, 2).reshape(L, t.shape[1], -1)
+
+    def _carried(self, final) -> list:
+        """The xLSTM states: ``h`` bridged, the memory carried over (class docstring)."""
+        hs = self._per_layer(final.h, self.h)  # L × (B, H)
+        if self.memory == "slstm":
+            c, n, m = (self._sides(t).unbind(0) for t in final[1:])  # L × (B, H) each
+            return [type(final)(*row) for row in zip(hs, c, n, m)]
+        L, K = self.L, self.K
+        B, Hk = final.n.shape[1:]
+        m = final.m.view(L, K, B, 1)
+        top = m.amax(1)  # (L, B, 1): the common stabiliser
+        scale = torch.exp(m - top.unsqueeze(1))  # (L, K, B, 1), <= 1
+        C = final.C.view(L, K, B, Hk, Hk) * scale.unsqueeze(-1)  # (L, K, B, Hk, Hk)
+        C = torch.cat([F.pad(C[:, k], (k * Hk, (K - 1 - k) * Hk)) for k in range(K)],
+                      dim=2)  # (L, B, H, H), block-diagonal
+        n = self._sides(final.n * scale.view(L * K, B, 1))  # (L, B, H)
+        return [type(final)(*row) for row in zip(hs, C.unbind(0), n.unbind(0), top.unbind(0))]
 
     def _per_layer(self, final: Tensor, linear: nn.Linear) -> List[Tensor]:
         L, K = self.L, self.K
@@ -53,6 +85,8 @@ class Bridge(nn.Module):
         return list(torch.tanh(linear(joined)).unbind(0))  # L × (B, H)
 
     def forward(self, final) -> list:
+        if self.memory is not None:
+            return self._carried(final)
         if self.c is None:
             return self._per_layer(final, self.h)
         return [LSTMState(h, c) for h, c in zip(self._per_layer(final.h, self.h),
@@ -112,7 +146,8 @@ class Seq2Seq(Task):
         self.rnn = make_layer(cell, embedding_size, hidden_size // K, num_layers,
                               bidirectional=bidirectional, implementation=implementation,
                               dropout=dropout if num_layers > 1 else 0.0)
-        self.bridge = Bridge(hidden_size, num_layers, K, cell == "lstm")
+        self.bridge = Bridge(hidden_size, num_layers, K, cell == "lstm",
+                             memory=cell if cell in ("slstm", "mlstm") else None)
         self.decoder = Decoder(target_vocab_size, embedding_size, hidden_size, num_layers, cell,
                                attention, hidden_size, input_feeding, dropout, tie_embeddings,
                                implementation, pad_id)
@@ -204,8 +239,8 @@ class Seq2Seq(Task):
             return [[(tokens, None)] for tokens in found]
         if beam == 1 and nbest == 1 and not force_beam:
             return [[(tokens, None)] for tokens in search.greedy(step, state, bos, eos, max_len)]
-        return search.beam_search(step, state, None, bos, eos, max_len, beam, nbest,
-                                  length_penalty)
+        return search.beam_search(step, state, search.make_reorder(hidden=0), bos, eos,
+                                  max_len, beam, nbest, length_penalty)  # (N, H, H) memories
 
     @torch.inference_mode()
     def attention(self, src: Tensor, src_lengths: Tensor, output: Tensor) -> Tensor:

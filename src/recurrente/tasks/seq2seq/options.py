@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from recurrente.errors import UserError, check_choice, check_positive, check_rates
-from recurrente.layers.factory import LM_CELLS
+from recurrente.layers.factory import TASK_CELLS
 from recurrente.layers.registry import DEFAULT
 from recurrente.train.config import TrainConfig
 
@@ -51,7 +51,7 @@ def check(opts: TranslatorOptions) -> None:
     from recurrente.train.teacher_forcing import KINDS as SCHEDULES
     check_choice("--tokenizer", opts.tokenizer, ("word", "char"))
     check_choice("--attention", opts.attention, KINDS)
-    check_choice("--cell", opts.cell, LM_CELLS)
+    check_choice("--cell", opts.cell, TASK_CELLS)
     _check_schedule(opts, [k for k in SCHEDULES if k != "constant"])
     check_positive({"--max-len": opts.max_len, "--hidden": opts.hidden, "--layers": opts.layers,
                     "--batch-size": opts.batch_size, "--min-freq": opts.min_freq,

@@ -30,7 +30,7 @@ DATA_FLAGS = {
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = model_flags(
-    cells="lstm, gru, rnn, mingru or minlstm",
+    cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
     embedding="word embedding size (default 100, or the vectors')",
     after_embedding={
         "--chars": (str, "the words' letters through lstm, cnn or none (default lstm)"),

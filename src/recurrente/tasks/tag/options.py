@@ -46,8 +46,8 @@ def check(opts: TaggerOptions) -> None:
     """One sentence for the first option out of range, before any data is read."""
     from recurrente.data import schemes
     from recurrente.layers.char_encoder import CHAR_ENCODERS
-    from recurrente.layers.factory import LM_CELLS
-    check_choice("--cell", opts.cell, LM_CELLS)
+    from recurrente.layers.factory import TASK_CELLS
+    check_choice("--cell", opts.cell, TASK_CELLS)
     check_choice("--head", opts.head, HEADS)
     check_choice("--chars", opts.chars, CHAR_ENCODERS)
     schemes.scheme_name(opts.scheme)
