@@ -14,8 +14,8 @@ from typing import List, Optional
 
 from recurrente.errors import UserError
 
-COMMANDS = ["check", "train", "eval", "sample", "task", "predict", "export", "serve", "lab",
-            "inspect", "diagnose"]  # "task": a command per registered task (task_cmd.py)
+COMMANDS = ["check", "train", "eval", "sample", "task", "predict", "export", "serve", "notebooks",
+            "lab", "inspect", "diagnose"]  # "task": a command per registered task (task_cmd.py)
 
 
 def _available_commands() -> list:
