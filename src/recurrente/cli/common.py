@@ -16,7 +16,7 @@ import json
 import sys
 
 from recurrente.cli.checks import (BATCH, CHARS, COUNT, LAYERS, LEARNING_RATE, NON_NEGATIVE, RATE,
-                                   SECONDS, SEED, SIZE, integer)
+                                   SECONDS, SEED, SIZE, TOKENS, integer)
 
 
 TRAIN_FLAGS = {
@@ -48,6 +48,23 @@ TRAIN_FLAGS = {
 DEFAULT_TIME_BUDGET = 180.0
 MAX_LINE_CHARS = 100000  # characters of one line a predict command reads (--max-chars)
 LIMITS = ("epochs", "max_steps", "time_budget")  # with none given: DEFAULT_TIME_BUDGET
+
+
+def text_table_flags(*, held: str, label: str) -> dict:
+    """The data flags of a task that reads texts with a column to predict (a label, a number):
+    ``held`` how a missing validation/test part is chosen, ``label`` the column's help."""
+    return {
+        "--valid": (str, f"validation file (default: held out of DATA{held})"),
+        "--test": (str, f"test file (default: held out of DATA{held})"),
+        "--text-column": (str, "column of the texts (default: guessed: text, sentence, review, "
+                               "...)"),
+        "--label-column": (str, label),
+        "--encoding": (str, "text encoding of the files (default utf-8)"),
+        "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
+        "--min-freq": (COUNT, "drop words seen fewer times in training (default 1)"),
+        "--vocab-size": (COUNT, "cap on the vocabulary (most frequent kept)"),
+        "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
+    }
 
 
 def model_flags(*, cells: str, embedding: str, dropout: str, batch_size: str,

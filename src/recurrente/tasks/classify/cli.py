@@ -6,8 +6,8 @@ Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the command from t
 import json
 import sys
 
-from recurrente.cli.checks import BATCH, COUNT, TOKENS
-from recurrente.cli.common import add_line_limit, line_batches, model_flags
+from recurrente.cli.checks import BATCH, COUNT
+from recurrente.cli.common import add_line_limit, line_batches, model_flags, text_table_flags
 from recurrente.layers.pooling import POOLINGS
 
 EXAMPLE = """examples:
@@ -19,15 +19,8 @@ EXAMPLE = """examples:
   echo "una película preciosa" | recurrente classify predict runs/reviews --top-k 2"""
 
 DATA_FLAGS = {
-    "--valid": (str, "validation file (default: held out of DATA, stratified)"),
-    "--test": (str, "test file (default: held out of DATA, stratified)"),
-    "--text-column": (str, "column of the texts (default: guessed: text, sentence, review, ...)"),
-    "--label-column": (str, "column of the labels (default: guessed: label, class, ...)"),
-    "--encoding": (str, "text encoding of the files (default utf-8)"),
-    "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
-    "--min-freq": (COUNT, "drop words seen fewer times in training (default 1)"),
-    "--vocab-size": (COUNT, "cap on the vocabulary (most frequent kept)"),
-    "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
+    **text_table_flags(held=", stratified",
+                       label="column of the labels (default: guessed: label, class, ...)"),
     "--vectors": (str, "pretrained word vectors, word2vec or GloVe text format"),
 }
 MODEL_FLAGS = model_flags(

@@ -6,8 +6,8 @@ Its flags and printers; :mod:`recurrente.cli.task_cmd` builds the command from t
 import json
 import sys
 
-from recurrente.cli.checks import BATCH, COUNT, TOKENS
-from recurrente.cli.common import add_line_limit, line_batches, model_flags
+from recurrente.cli.checks import BATCH
+from recurrente.cli.common import add_line_limit, line_batches, model_flags, text_table_flags
 from recurrente.layers.pooling import POOLINGS
 
 EXAMPLE = """examples:
@@ -17,18 +17,8 @@ EXAMPLE = """examples:
   recurrente regress eval runs/stars --data more_reviews.csv --json
   echo "una película preciosa" | recurrente regress predict runs/stars"""
 
-DATA_FLAGS = {
-    "--valid": (str, "validation file (default: held out of DATA)"),
-    "--test": (str, "test file (default: held out of DATA)"),
-    "--text-column": (str, "column of the texts (default: guessed: text, sentence, review, ...)"),
-    "--label-column": (str, "column of the numbers to predict (default: guessed: label, "
-                            "target, y, ...)"),
-    "--encoding": (str, "text encoding of the files (default utf-8)"),
-    "--tokenizer": (str, "word (Unicode words and punctuation) or char (default word)"),
-    "--min-freq": (COUNT, "drop words seen fewer times in training (default 1)"),
-    "--vocab-size": (COUNT, "cap on the vocabulary (most frequent kept)"),
-    "--max-len": (TOKENS, "cut texts to this many tokens (default 400)"),
-}
+DATA_FLAGS = text_table_flags(held="", label="column of the numbers to predict (default: "
+                                              "guessed: label, target, y, ...)")
 MODEL_FLAGS = model_flags(
     cells="lstm, gru, rnn, mingru, minlstm, slstm or mlstm",
     embedding="embedding size (default H)",
