@@ -19,17 +19,12 @@ def add_run_command(subparsers, name: str, help: str, description: str, example:
     p.set_defaults(run=run)
 
 
-def task_of_run(run_dir: str):
-    """The spec of the task that trained ``run_dir`` (a UserError if it is not a run)."""
-    from recurrente.train.run import task_of_run as of_run
-    return of_run(run_dir)
-
-
 def task_args(args, verb: str, prog: str):
     """``args.run_dir`` and ``args.rest`` read with the flags of the run's task's ``verb``
-    (``eval`` or ``predict``); the task's cli module and the parsed namespace, or the task's
-    cli module and None when that task has no such verb."""
+    (``eval`` or ``predict``): ``(spec, cli module, parsed namespace)``, the namespace None when
+    that task has no such verb."""
     from recurrente.cli.checks import Parser, UsageError, document
+    from recurrente.train.run import task_of_run
     spec = task_of_run(args.run_dir)
     cli = spec.part("cli")
     add_arguments = getattr(cli, f"add_{verb}_arguments", None)
